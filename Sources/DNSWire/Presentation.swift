@@ -1,0 +1,250 @@
+/// Zone-file presentation format (RFC 1035 §5.1 and each type's RFC) for records and RDATA.
+
+extension ResourceRecord: CustomStringConvertible {
+    /// `owner TTL CLASS TYPE RDATA`, tab-separated like dig and kdig.
+    public var description: String { "\(name)\t\(ttl)\t\(rrClass)\t\(type)\t\(rdata)" }
+}
+
+extension RData: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .a(let a): return a.description
+        case .aaaa(let a): return a.description
+        case .ns(let n), .cname(let n), .dname(let n), .ptr(let n): return n.description
+        case .soa(let s):
+            return "\(s.mname) \(s.rname) \(s.serial) \(s.refresh) \(s.retry) \(s.expire) \(s.minimum)"
+        case .mx(let p, let n): return "\(p) \(n)"
+        case .txt(let strings): return strings.map(Presentation.quoted).joined(separator: " ")
+        case .srv(let p, let w, let port, let t): return "\(p) \(w) \(port) \(t)"
+        case .naptr(let n):
+            return "\(n.order) \(n.preference) \(Presentation.quoted(n.flags)) \(Presentation.quoted(n.services)) "
+                + "\(Presentation.quoted(n.regexp)) \(n.replacement)"
+        case .caa(let flags, let tag, let value):
+            return "\(flags) \(String(decoding: tag, as: UTF8.self)) \(Presentation.quoted(value))"
+        case .svcb(let s), .https(let s):
+            var parts = ["\(s.priority)", s.target.description]
+            parts += s.params.map(Presentation.svcParam)
+            return parts.joined(separator: " ")
+        case .ds(let d): return "\(d.keyTag) \(d.algorithm) \(d.digestType) \(Presentation.hex(d.digest).uppercased())"
+        case .dnskey(let k): return "\(k.flags) \(k.protocolField) \(k.algorithm) \(Presentation.base64(k.publicKey))"
+        case .rrsig(let s):
+            return "\(s.typeCovered) \(s.algorithm) \(s.labels) \(s.originalTTL) \(Presentation.time(s.expiration)) "
+                + "\(Presentation.time(s.inception)) \(s.keyTag) \(s.signerName) \(Presentation.base64(s.signature))"
+        case .nsec(let next, let types): return ([next.description] + types.types.map(\.description)).joined(separator: " ")
+        case .nsec3(let n):
+            let salt = n.salt.isEmpty ? "-" : Presentation.hex(n.salt).uppercased()
+            return ([
+                "\(n.hashAlgorithm)", "\(n.flags)", "\(n.iterations)", salt, Presentation.base32hex(n.nextHashedOwner),
+            ] + n.types.types.map(\.description)).joined(separator: " ")
+        case .nsec3param(let n):
+            let salt = n.salt.isEmpty ? "-" : Presentation.hex(n.salt).uppercased()
+            return "\(n.hashAlgorithm) \(n.flags) \(n.iterations) \(salt)"
+        case .tlsa(let u, let s, let m, let d): return "\(u) \(s) \(m) \(Presentation.hex(d).uppercased())"
+        case .opt(let options): return options.map { "\($0)" }.joined(separator: " ")
+        case .unknown(_, let bytes):
+            return bytes.isEmpty ? "\\# 0" : "\\# \(bytes.count) \(Presentation.hex(bytes).uppercased())"
+        }
+    }
+}
+
+extension EDNSOption: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .extendedError(let e): return e.description
+        case .clientSubnet(let c):
+            var addr = c.address
+            let size = c.family == 1 ? 4 : 16
+            addr += [UInt8](repeating: 0, count: max(0, size - addr.count))
+            let text = c.family == 1 ? IPv4Address(bytes: addr.prefix(4)).description : IPv6Address(bytes: Array(addr.prefix(16))).description
+            return "ECS \(text)/\(c.sourcePrefix)/\(c.scopePrefix)"
+        case .cookie(let c, let s): return "COOKIE \(Presentation.hex(c))\(Presentation.hex(s))"
+        case .padding(let n): return "PADDING \(n)"
+        case .unknown(let code, let d): return "\(code) \(Presentation.hex(d))"
+        }
+    }
+}
+
+/// Helpers for presentation text.
+public enum Presentation {
+    static let hexDigits = Array("0123456789abcdef".utf8)
+
+    public static func hex(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(hexDigits[Int(b >> 4)])
+            out.append(hexDigits[Int(b & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func unhex(_ text: some StringProtocol) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(chars.count / 2)
+        func v(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: c - 0x30
+            case 0x41...0x46: c - 0x41 + 10
+            case 0x61...0x66: c - 0x61 + 10
+            default: nil
+            }
+        }
+        var i = 0
+        while i < chars.count {
+            guard let hi = v(chars[i]), let lo = v(chars[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+
+    static let b64 = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    public static func base64(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i < bytes.count {
+            let n = min(3, bytes.count - i)
+            let b0 = UInt32(bytes[i])
+            let b1 = n > 1 ? UInt32(bytes[i + 1]) : 0
+            let b2 = n > 2 ? UInt32(bytes[i + 2]) : 0
+            let v = b0 << 16 | b1 << 8 | b2
+            out.append(b64[Int((v >> 18) & 63)])
+            out.append(b64[Int((v >> 12) & 63)])
+            out.append(n > 1 ? b64[Int((v >> 6) & 63)] : UInt8(ascii: "="))
+            out.append(n > 2 ? b64[Int(v & 63)] : UInt8(ascii: "="))
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static let b32 = Array("0123456789ABCDEFGHIJKLMNOPQRSTUV".utf8)
+
+    /// Base32 with the extended hex alphabet, no padding (RFC 5155 §3.3).
+    public static func base32hex(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        var buffer: UInt64 = 0
+        var bits = 0
+        for b in bytes {
+            buffer = buffer << 8 | UInt64(b)
+            bits += 8
+            while bits >= 5 {
+                out.append(b32[Int((buffer >> UInt64(bits - 5)) & 31)])
+                bits -= 5
+            }
+        }
+        if bits > 0 { out.append(b32[Int((buffer << UInt64(5 - bits)) & 31)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A character-string in double quotes with `\"`, `\\` and `\DDD` escapes.
+    public static func quoted(_ bytes: [UInt8]) -> String {
+        var s = "\""
+        for b in bytes {
+            switch b {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                s.append("\\")
+                s.unicodeScalars.append(Unicode.Scalar(b))
+            case 0x20...0x7E:
+                s.unicodeScalars.append(Unicode.Scalar(b))
+            default:
+                let d = String(b)
+                s.append("\\" + String(repeating: "0", count: 3 - d.count) + d)
+            }
+        }
+        return s + "\""
+    }
+
+    /// RRSIG times as YYYYMMDDHHmmSS (UTC), RFC 4034 §3.2.
+    public static func time(_ t: UInt32) -> String {
+        var days = Int(t / 86400)
+        let secs = Int(t % 86400)
+        var year = 1970
+        while true {
+            let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+            let len = leap ? 366 : 365
+            if days < len { break }
+            days -= len
+            year += 1
+        }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        var month = 0
+        while days >= monthDays[month] {
+            days -= monthDays[month]
+            month += 1
+        }
+        func p2(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(year)\(p2(month + 1))\(p2(days + 1))\(p2(secs / 3600))\(p2(secs / 60 % 60))\(p2(secs % 60))"
+    }
+
+    static func svcParam(_ p: RData.SvcParam) -> String {
+        let v = p.value
+        switch p.key {
+        case RData.SvcParam.mandatory where v.count % 2 == 0:
+            let keys = stride(from: 0, to: v.count, by: 2).map { svcKeyName(UInt16(v[$0]) << 8 | UInt16(v[$0 + 1])) }
+            return "mandatory=" + keys.joined(separator: ",")
+        case RData.SvcParam.alpn:
+            var ids: [String] = []
+            var r = WireReader(v)
+            while !r.isAtEnd {
+                guard let id = try? r.characterString() else { return "key1=\(quoted(v))" }
+                ids.append(String(decoding: id, as: UTF8.self))
+            }
+            return "alpn=" + ids.joined(separator: ",")
+        case RData.SvcParam.noDefaultALPN where v.isEmpty: return "no-default-alpn"
+        case RData.SvcParam.port where v.count == 2: return "port=\(UInt16(v[0]) << 8 | UInt16(v[1]))"
+        case RData.SvcParam.ipv4hint where v.count % 4 == 0 && !v.isEmpty:
+            return "ipv4hint="
+                + stride(from: 0, to: v.count, by: 4).map { IPv4Address(bytes: v[$0..<($0 + 4)]).description }.joined(separator: ",")
+        case RData.SvcParam.ech: return "ech=" + base64(v)
+        case RData.SvcParam.ipv6hint where v.count % 16 == 0 && !v.isEmpty:
+            return "ipv6hint="
+                + stride(from: 0, to: v.count, by: 16).map { IPv6Address(bytes: Array(v[$0..<($0 + 16)])).description }.joined(
+                    separator: ",")
+        case RData.SvcParam.dohpath: return "dohpath=" + quoted(v)
+        default: return v.isEmpty ? "key\(p.key)" : "key\(p.key)=\(quoted(v))"
+        }
+    }
+
+    static func svcKeyName(_ k: UInt16) -> String {
+        switch k {
+        case 0: "mandatory"
+        case 1: "alpn"
+        case 2: "no-default-alpn"
+        case 3: "port"
+        case 4: "ipv4hint"
+        case 5: "ech"
+        case 6: "ipv6hint"
+        case 7: "dohpath"
+        default: "key\(k)"
+        }
+    }
+}
+
+extension Message: CustomStringConvertible {
+    /// A dig-like rendering, for logs and tests.
+    public var description: String {
+        var s = ";; opcode: \(header.opcode), status: \(rcode), id: \(header.id)\n"
+        var flags: [String] = []
+        if header.isResponse { flags.append("qr") }
+        if header.authoritative { flags.append("aa") }
+        if header.truncated { flags.append("tc") }
+        if header.recursionDesired { flags.append("rd") }
+        if header.recursionAvailable { flags.append("ra") }
+        if header.authenticData { flags.append("ad") }
+        if header.checkingDisabled { flags.append("cd") }
+        s += ";; flags: \(flags.joined(separator: " "))\n"
+        if let e = edns {
+            s += ";; EDNS: version \(e.version), udp \(e.udpPayloadSize)\(e.dnssecOK ? ", do" : "")"
+            for o in e.options { s += "; \(o)" }
+            s += "\n"
+        }
+        for q in questions { s += ";\(q)\n" }
+        for rr in answers + authorities + additionals { s += "\(rr)\n" }
+        return s
+    }
+}
