@@ -1,0 +1,63 @@
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The composition root: settings in, a running service group out.
+public enum Bulwark {
+    public static let version = "0.1.0"
+
+    /// Merges defaults < config file < environment < command line, then validates.
+    public static func settings(configFile: String?, flags: RawConfig, environment: [String: String]) throws -> Settings {
+        var raw = RawConfig()
+        if let path = configFile {
+            guard let text = readFile(path) else { throw AppError(.config, "cannot read config file \(path)") }
+            raw = try RawConfig.parseYAML(text)
+        }
+        raw = raw.overlaid(with: try RawConfig.fromEnvironment(environment)).overlaid(with: flags)
+        return try Settings.make(raw, coreCount: System.coreCount, readFile: readFile)
+    }
+
+    public static func readFile(_ path: String) -> String? {
+        guard let f = fopen(path, "r") else { return nil }
+        defer { fclose(f) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&buf, 1, buf.count, f)
+            if n <= 0 { break }
+            out.append(contentsOf: buf[0..<n])
+            if out.count > 16 << 20 { return nil }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Runs the resolver until SIGTERM/SIGINT, then drains and returns.
+    public static func serve(_ settings: Settings) async throws {
+        let json = settings.logFormat == .json
+        let level = settings.logLevel
+        LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: level, json: json) }
+        let logger = Logger(label: "bulwark")
+        for s in settings.skippedSelf {
+            logger.warning("skipping resolv.conf nameserver that is this server", metadata: ["nameserver": "\(s)"])
+        }
+        let dns = try await DNSServer(settings: settings, logger: logger)
+        var services: [any Service] = [dns]
+        if let m = settings.metrics {
+            services.append(MetricsServer(address: m, dns: dns, logger: logger))
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}

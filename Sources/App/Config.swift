@@ -1,0 +1,179 @@
+import DNSWire
+import NIOCore
+import Yams
+
+/// Configuration as written by the user (file, environment, flags): every field optional.
+/// Parse → `RawConfig`; validate and normalise → `Settings`.
+public struct RawConfig: Sendable, Equatable {
+    public var listen: [String]?
+    public var upstreams: [String]?
+    public var resolvConf: String?
+    public var threads: Int?
+    public var data: String?
+    public var metrics: String?
+    public var logFormat: String?
+    public var logLevel: String?
+    public var allow: [String]?
+    public var cacheMaxBytes: Int?
+    public var cacheMinTTL: Int?
+    public var cacheMaxTTL: Int?
+    public var cacheMaxNegativeTTL: Int?
+    public var serveStale: Bool?
+    public var staleAnswerTTL: Int?
+    public var maxStale: Int?
+    public var prefetch: Bool?
+    public var upstreamTimeoutMs: Int?
+    public var upstreamMaxAttempts: Int?
+    public var udpMaxSize: Int?
+    public var tcpIdleTimeoutMs: Int?
+    public var tcpMaxConnections: Int?
+    public var tcpMaxInFlight: Int?
+    public var drainTimeoutMs: Int?
+
+    public init() {}
+
+    /// Later values win: `self` overlaid with every non-nil field of `other`.
+    public func overlaid(with other: RawConfig) -> RawConfig {
+        var r = self
+        for key in RawConfig.keys { key.copy(other, &r) }
+        return r
+    }
+
+    /// One configuration key: its file path, its environment variable, and how to set it.
+    struct Key: Sendable {
+        let path: String
+        let env: String
+        let set: @Sendable (inout RawConfig, ConfigValue) throws -> Void
+        let copy: @Sendable (RawConfig, inout RawConfig) -> Void
+    }
+
+    enum ConfigValue {
+        case scalar(String)
+        case list([String])
+
+        var strings: [String] {
+            switch self {
+            case .scalar(let s): s.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+            case .list(let l): l
+            }
+        }
+        func string(_ path: String) throws -> String {
+            guard case .scalar(let s) = self else { throw AppError(.config, "\(path): expected a single value") }
+            return s
+        }
+        func int(_ path: String) throws -> Int {
+            guard let v = Int(try string(path)) else { throw AppError(.config, "\(path): expected an integer") }
+            return v
+        }
+        func bool(_ path: String) throws -> Bool {
+            switch try string(path).lowercased() {
+            case "true", "yes", "on", "1": return true
+            case "false", "no", "off", "0": return false
+            default: throw AppError(.config, "\(path): expected true or false")
+            }
+        }
+    }
+
+    static func str(_ path: String, _ env: String, _ kp: WritableKeyPath<RawConfig, String?> & Sendable) -> Key {
+        Key(path: path, env: env, set: { c, v in c[keyPath: kp] = try v.string(path) }, copy: { o, r in if let v = o[keyPath: kp] { r[keyPath: kp] = v } })
+    }
+    static func int(_ path: String, _ env: String, _ kp: WritableKeyPath<RawConfig, Int?> & Sendable) -> Key {
+        Key(path: path, env: env, set: { c, v in c[keyPath: kp] = try v.int(path) }, copy: { o, r in if let v = o[keyPath: kp] { r[keyPath: kp] = v } })
+    }
+    static func bool(_ path: String, _ env: String, _ kp: WritableKeyPath<RawConfig, Bool?> & Sendable) -> Key {
+        Key(path: path, env: env, set: { c, v in c[keyPath: kp] = try v.bool(path) }, copy: { o, r in if let v = o[keyPath: kp] { r[keyPath: kp] = v } })
+    }
+    static func list(_ path: String, _ env: String, _ kp: WritableKeyPath<RawConfig, [String]?> & Sendable) -> Key {
+        Key(path: path, env: env, set: { c, v in c[keyPath: kp] = v.strings }, copy: { o, r in if let v = o[keyPath: kp] { r[keyPath: kp] = v } })
+    }
+
+    /// Every key, with its config-file path and `BULWARK_*` variable.
+    static let keys: [Key] = [
+        list("listen", "BULWARK_LISTEN", \.listen),
+        list("upstreams", "BULWARK_UPSTREAM", \.upstreams),
+        str("resolv-conf", "BULWARK_RESOLV_CONF", \.resolvConf),
+        int("threads", "BULWARK_THREADS", \.threads),
+        str("data", "BULWARK_DATA", \.data),
+        str("metrics", "BULWARK_METRICS", \.metrics),
+        str("log.format", "BULWARK_LOG_FORMAT", \.logFormat),
+        str("log.level", "BULWARK_LOG_LEVEL", \.logLevel),
+        list("acl.allow", "BULWARK_ACL_ALLOW", \.allow),
+        int("cache.max-bytes", "BULWARK_CACHE_MAX_BYTES", \.cacheMaxBytes),
+        int("cache.min-ttl", "BULWARK_CACHE_MIN_TTL", \.cacheMinTTL),
+        int("cache.max-ttl", "BULWARK_CACHE_MAX_TTL", \.cacheMaxTTL),
+        int("cache.max-negative-ttl", "BULWARK_CACHE_MAX_NEGATIVE_TTL", \.cacheMaxNegativeTTL),
+        bool("cache.serve-stale", "BULWARK_CACHE_SERVE_STALE", \.serveStale),
+        int("cache.stale-answer-ttl", "BULWARK_CACHE_STALE_ANSWER_TTL", \.staleAnswerTTL),
+        int("cache.max-stale", "BULWARK_CACHE_MAX_STALE", \.maxStale),
+        bool("cache.prefetch", "BULWARK_CACHE_PREFETCH", \.prefetch),
+        int("upstream.timeout-ms", "BULWARK_UPSTREAM_TIMEOUT_MS", \.upstreamTimeoutMs),
+        int("upstream.max-attempts", "BULWARK_UPSTREAM_MAX_ATTEMPTS", \.upstreamMaxAttempts),
+        int("udp.max-size", "BULWARK_UDP_MAX_SIZE", \.udpMaxSize),
+        int("tcp.idle-timeout-ms", "BULWARK_TCP_IDLE_TIMEOUT_MS", \.tcpIdleTimeoutMs),
+        int("tcp.max-connections", "BULWARK_TCP_MAX_CONNECTIONS", \.tcpMaxConnections),
+        int("tcp.max-in-flight", "BULWARK_TCP_MAX_IN_FLIGHT", \.tcpMaxInFlight),
+        int("shutdown.drain-timeout-ms", "BULWARK_DRAIN_TIMEOUT_MS", \.drainTimeoutMs),
+    ]
+
+    /// Parses a YAML config file's text. Unknown keys are errors (a typo must not be ignored).
+    public static func parseYAML(_ text: String) throws -> RawConfig {
+        var config = RawConfig()
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw AppError(.config, "config file is not valid YAML: \(error)")
+        }
+        guard let node else { return config }
+        guard let root = node.mapping else { throw AppError(.config, "config file: top level must be a mapping") }
+        var flat: [(String, Node)] = []
+        func walk(_ m: Node.Mapping, _ prefix: String) throws {
+            for (k, v) in m {
+                guard let key = k.string else { throw AppError(.config, "\(prefix)<key>: keys must be strings") }
+                let path = prefix.isEmpty ? key : "\(prefix).\(key)"
+                if let sub = v.mapping, !keys.contains(where: { $0.path == path }) {
+                    try walk(sub, path)
+                } else {
+                    flat.append((path, v))
+                }
+            }
+        }
+        try walk(root, "")
+        for (path, value) in flat {
+            guard let key = keys.first(where: { $0.path == path }) else {
+                throw AppError(.config, "config file: unknown key '\(path)'")
+            }
+            if let seq = value.sequence {
+                try key.set(&config, .list(seq.map { $0.string ?? "" }))
+            } else if let s = value.string {
+                try key.set(&config, .scalar(s))
+            } else if value.null != nil {
+                continue
+            } else {
+                throw AppError(.config, "\(path): unsupported value")
+            }
+        }
+        return config
+    }
+
+    /// Reads `BULWARK_*` variables.
+    public static func fromEnvironment(_ env: [String: String]) throws -> RawConfig {
+        var config = RawConfig()
+        for key in keys {
+            if let v = env[key.env], !v.isEmpty { try key.set(&config, .scalar(v)) }
+        }
+        return config
+    }
+
+    /// Config-file keys and environment variables, for `--help` and README.
+    public static var reference: [(path: String, env: String)] { keys.map { ($0.path, $0.env) } }
+}
+
+extension Substring {
+    var trimmingSpaces: String {
+        var s = self
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,125 @@
+import DNSTransport
+import DNSWire
+import Logging
+import NIOCore
+import NIOPosix
+import Pipeline
+import Resolver
+import ServiceLifecycle
+
+/// Snapshot of one event loop's counters, taken on that loop.
+public struct LoopSnapshot: Sendable {
+    public var pipeline: PipelineStats
+    public var upstream: UpstreamStats
+    public var upstreams: [UpstreamState]
+    public var cacheEntries: Int
+    public var cacheBytes: Int
+    public var cacheEvictions: UInt64
+    public var prefetches: UInt64
+    public var coalesced: UInt64
+    public var upstreamInFlight: Int
+}
+
+/// The DNS data plane: one processor (chain, cache, forwarder) per event loop, UDP and TCP
+/// listeners on every listen address. Drains on graceful shutdown.
+public final class DNSServer: Service, Sendable {
+    public let settings: Settings
+    let group: MultiThreadedEventLoopGroup
+    let logger: Logger
+    let processors: [NIOLoopBound<DNSProcessor>]
+    let registry: ProcessorRegistry
+
+    public init(settings: Settings, logger: Logger) async throws {
+        self.settings = settings
+        self.logger = logger
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.threads)
+        self.group = group
+        var processors: [NIOLoopBound<DNSProcessor>] = []
+        var byLoop: [ObjectIdentifier: NIOLoopBound<any QueryProcessor>] = [:]
+        for loop in group.makeIterator() {
+            let bound = try await loop.submit {
+                let stats = StatsBox()
+                let cache = ResponseCache(config: Self.perLoopCache(settings))
+                let forwarder = Forwarder(upstreams: settings.upstreams, config: settings.forwarder, loop: loop)
+                let resolver = CachingResolver(cache: cache, forwarder: forwarder, loop: loop)
+                let chain = QueryChain.build(
+                    .init(acl: AccessList(allow: settings.allow), resolver: resolver, stats: stats, maxUDPSize: settings.maxUDPSize))
+                let p = DNSProcessor(
+                    chain: chain, resolver: resolver, stats: stats, loop: loop,
+                    maxTCPConnections: max(1, settings.maxTCPConnections / settings.threads))
+                return NIOLoopBound(p, eventLoop: loop)
+            }.get()
+            processors.append(bound)
+            let erased = try await loop.submit { NIOLoopBound<any QueryProcessor>(bound.value, eventLoop: loop) }.get()
+            byLoop[ObjectIdentifier(loop)] = erased
+        }
+        self.processors = processors
+        self.registry = ProcessorRegistry(byLoop: byLoop)
+    }
+
+    /// Each loop has its own cache (no locks); the memory bound is split between them.
+    static func perLoopCache(_ s: Settings) -> CacheConfig {
+        var c = s.cache
+        c.maxBytes = max(1 << 16, c.maxBytes / s.threads)
+        return c
+    }
+
+    public func run() async throws {
+        var udp: [any Channel] = []
+        var tcp: [any Channel] = []
+        do {
+            for (i, address) in settings.listen.enumerated() {
+                udp += try await UDPListener.bind(
+                    address: address, listener: i, group: group, registry: registry, logger: logger)
+                tcp.append(
+                    try await TCPListener.bind(
+                        address: address, listener: i, group: group, registry: registry, limits: settings.tcp, logger: logger))
+                logger.info("listening", metadata: ["address": "\(address)", "transports": "udp,tcp"])
+            }
+        } catch {
+            for c in udp + tcp { try? await c.close() }
+            try? await group.shutdownGracefully()
+            throw AppError(.startup, "\(error)")
+        }
+        logger.info(
+            "serving",
+            metadata: [
+                "upstreams": "\(settings.upstreams.map { "\($0)" }.joined(separator: ","))",
+                "threads": "\(settings.threads)",
+            ])
+
+        // Wait for SIGTERM/SIGINT (graceful shutdown of the service group).
+        try? await gracefulShutdown()
+
+        // Drain: stop accepting, let in-flight queries finish, then close.
+        logger.info("draining")
+        for c in tcp { try? await c.close() }
+        for c in udp { try? await c.setOption(.autoRead, value: false).get() }
+        let deadline = NIODeadline.now() + settings.drainTimeout
+        while NIODeadline.now() < deadline {
+            let busy = (try? await snapshots().reduce(0) { $0 + $1.upstreamInFlight + $1.pipeline.tcpConnections }) ?? 0
+            if busy == 0 { break }
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        }
+        for c in udp { try? await c.close() }
+        try? await group.shutdownGracefully()
+        logger.info("stopped")
+    }
+
+    /// Counters of every loop, each read on its own loop.
+    public func snapshots() async throws -> [LoopSnapshot] {
+        var out: [LoopSnapshot] = []
+        for p in processors {
+            let snap = try await p.eventLoop.submit {
+                let proc = p.value
+                let r = proc.resolver
+                return LoopSnapshot(
+                    pipeline: proc.stats.stats, upstream: r.forwarder.stats, upstreams: r.forwarder.upstreams,
+                    cacheEntries: r.cache.count, cacheBytes: r.cache.bytes, cacheEvictions: r.cache.evictions,
+                    prefetches: r.prefetches, coalesced: r.coalesced, upstreamInFlight: r.forwarder.inFlightCount)
+            }.get()
+            out.append(snap)
+        }
+        return out
+    }
+}

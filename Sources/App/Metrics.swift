@@ -1,0 +1,199 @@
+import DNSTransport
+import DNSWire
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Pipeline
+import Resolver
+import ServiceLifecycle
+
+/// Renders counters in the Prometheus text exposition format (0.0.4).
+public enum PrometheusText {
+    public static func render(_ snaps: [LoopSnapshot]) -> String {
+        var s = ""
+        func header(_ name: String, _ type: String, _ help: String) {
+            s += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+        let total = snaps.map(\.pipeline).reduce(PipelineStats(), +)
+        header("bulwark_queries_total", "counter", "Responses sent, by transport and rcode.")
+        for t in TransportKind.allCases {
+            for r in 0..<PipelineStats.rcodeSlots {
+                let n = total.responses[t.rawValue * PipelineStats.rcodeSlots + r]
+                if n > 0 || (r == 0 && (t == .udp || t == .tcp)) {
+                    s += "bulwark_queries_total{transport=\"\(t)\",rcode=\"\(Rcode(UInt16(r)))\"} \(n)\n"
+                }
+            }
+        }
+        header("bulwark_queries_dropped_total", "counter", "Queries answered with silence (runts, responses sent to us).")
+        s += "bulwark_queries_dropped_total \(total.dropped)\n"
+        header("bulwark_cache_hits_total", "counter", "Queries answered from the cache.")
+        s += "bulwark_cache_hits_total \(total.cacheHits)\n"
+        header("bulwark_cache_misses_total", "counter", "Queries the cache could not answer.")
+        s += "bulwark_cache_misses_total \(total.cacheMisses)\n"
+        header("bulwark_cache_stale_answers_total", "counter", "Stale answers served (RFC 8767).")
+        s += "bulwark_cache_stale_answers_total \(total.staleAnswers)\n"
+        header("bulwark_cache_entries", "gauge", "Entries in the cache.")
+        s += "bulwark_cache_entries \(snaps.reduce(0) { $0 + $1.cacheEntries })\n"
+        header("bulwark_cache_bytes", "gauge", "Bytes accounted to the cache.")
+        s += "bulwark_cache_bytes \(snaps.reduce(0) { $0 + $1.cacheBytes })\n"
+        header("bulwark_cache_evictions_total", "counter", "Entries evicted to stay within the memory bound.")
+        s += "bulwark_cache_evictions_total \(snaps.reduce(0) { $0 + $1.cacheEvictions })\n"
+        header("bulwark_cache_prefetches_total", "counter", "Popular entries refreshed before expiry.")
+        s += "bulwark_cache_prefetches_total \(snaps.reduce(0) { $0 + $1.prefetches })\n"
+        header("bulwark_upstream_coalesced_total", "counter", "Queries that joined an identical in-flight upstream query.")
+        s += "bulwark_upstream_coalesced_total \(snaps.reduce(0) { $0 + $1.coalesced })\n"
+        header("bulwark_responses_truncated_total", "counter", "Responses cut to fit the client's UDP size.")
+        s += "bulwark_responses_truncated_total \(total.truncated)\n"
+        header("bulwark_tcp_connections", "gauge", "Open TCP client connections.")
+        s += "bulwark_tcp_connections \(total.tcpConnections)\n"
+        header("bulwark_tcp_connections_refused_total", "counter", "TCP connections closed at once for the connection limit.")
+        s += "bulwark_tcp_connections_refused_total \(total.tcpConnectionsRefused)\n"
+
+        var buckets = [UInt64](repeating: 0, count: upstreamLatencyBuckets.count + 1)
+        var sum = 0.0
+        var count: UInt64 = 0
+        var timeouts: UInt64 = 0
+        var errors: UInt64 = 0
+        var tcpRetries: UInt64 = 0
+        for snap in snaps {
+            for i in buckets.indices { buckets[i] += snap.upstream.latencyBucketCounts[i] }
+            sum += snap.upstream.latencySum
+            count += snap.upstream.latencyCount
+            timeouts += snap.upstream.timeouts
+            errors += snap.upstream.errors
+            tcpRetries += snap.upstream.tcpRetries
+        }
+        header("bulwark_upstream_latency_seconds", "histogram", "Time to a usable upstream answer.")
+        var cumulative: UInt64 = 0
+        for (i, le) in upstreamLatencyBuckets.enumerated() {
+            cumulative += buckets[i]
+            s += "bulwark_upstream_latency_seconds_bucket{le=\"\(le)\"} \(cumulative)\n"
+        }
+        cumulative += buckets[upstreamLatencyBuckets.count]
+        s += "bulwark_upstream_latency_seconds_bucket{le=\"+Inf\"} \(cumulative)\n"
+        s += "bulwark_upstream_latency_seconds_sum \(sum)\n"
+        s += "bulwark_upstream_latency_seconds_count \(count)\n"
+        header("bulwark_upstream_timeouts_total", "counter", "Upstream attempts that timed out.")
+        s += "bulwark_upstream_timeouts_total \(timeouts)\n"
+        header("bulwark_upstream_errors_total", "counter", "Upstream attempts that failed otherwise (refused, SERVFAIL, garbage).")
+        s += "bulwark_upstream_errors_total \(errors)\n"
+        header("bulwark_upstream_tcp_retries_total", "counter", "Truncated upstream answers retried over TCP.")
+        s += "bulwark_upstream_tcp_retries_total \(tcpRetries)\n"
+        header("bulwark_upstream_queries_total", "counter", "Queries sent to each upstream.")
+        var perUpstream: [String: (UInt64, UInt64)] = [:]
+        for snap in snaps {
+            for u in snap.upstreams {
+                let k = "\(u.address.ipAddress ?? "?"):\(u.address.port ?? 0)"
+                let cur = perUpstream[k] ?? (0, 0)
+                perUpstream[k] = (cur.0 + u.queries, cur.1 + u.failures)
+            }
+        }
+        for (k, v) in perUpstream.sorted(by: { $0.key < $1.key }) {
+            s += "bulwark_upstream_queries_total{upstream=\"\(k)\"} \(v.0)\n"
+        }
+        header("bulwark_upstream_failures_total", "counter", "Failed attempts at each upstream.")
+        for (k, v) in perUpstream.sorted(by: { $0.key < $1.key }) {
+            s += "bulwark_upstream_failures_total{upstream=\"\(k)\"} \(v.1)\n"
+        }
+        return s
+    }
+}
+
+/// Serves `/metrics` (Prometheus) and `/health` over HTTP/1.1 on its own port.
+public final class MetricsServer: Service, Sendable {
+    let address: SocketAddress
+    let dns: DNSServer
+    let logger: Logger
+
+    public init(address: SocketAddress, dns: DNSServer, logger: Logger) {
+        self.address = address
+        self.dns = dns
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let dns = self.dns
+        let channel: any Channel
+        do {
+            channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.pipeline.configureHTTPServerPipeline().flatMap {
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(dns: dns))
+                        }
+                    }
+                }
+                .bind(to: address).get()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw AppError(.startup, "metrics \(address): \(error)")
+        }
+        logger.info("metrics listening", metadata: ["address": "http://\(address.ipAddress ?? "?"):\(address.port ?? 0)/metrics"])
+        try? await gracefulShutdown()
+        try? await channel.close()
+        try? await group.shutdownGracefully()
+    }
+}
+
+final class MetricsHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    let dns: DNSServer
+    var path = ""
+    var method = HTTPMethod.GET
+
+    init(dns: DNSServer) { self.dns = dns }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            path = head.uri
+            method = head.method
+        case .body:
+            break
+        case .end:
+            let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let path = self.path.split(separator: "?").first.map(String.init) ?? self.path
+            let method = self.method
+            guard method == .GET || method == .HEAD else {
+                respond(context, status: .methodNotAllowed, type: "text/plain", body: "method not allowed\n", head: false)
+                return
+            }
+            switch path {
+            case "/metrics":
+                let dns = self.dns
+                let promise = context.eventLoop.makePromise(of: String.self)
+                promise.completeWithTask { PrometheusText.render(try await dns.snapshots()) }
+                promise.futureResult.whenComplete { result in
+                    switch result {
+                    case .success(let text):
+                        handler.value.respond(
+                            ctx.value, status: .ok, type: "text/plain; version=0.0.4; charset=utf-8", body: text, head: method == .HEAD)
+                    case .failure:
+                        handler.value.respond(ctx.value, status: .serviceUnavailable, type: "text/plain", body: "unavailable\n", head: false)
+                    }
+                }
+            case "/health":
+                respond(context, status: .ok, type: "text/plain", body: "ok\n", head: method == .HEAD)
+            default:
+                respond(context, status: .notFound, type: "text/plain", body: "not found\n", head: method == .HEAD)
+            }
+        }
+    }
+
+    func respond(_ context: ChannelHandlerContext, status: HTTPResponseStatus, type: String, body: String, head: Bool) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: type)
+        headers.add(name: "Content-Length", value: "\(body.utf8.count)")
+        headers.add(name: "X-Content-Type-Options", value: "nosniff")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        if !head {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}

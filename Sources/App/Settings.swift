@@ -1,0 +1,180 @@
+import DNSTransport
+import DNSWire
+import Logging
+import NIOCore
+import Pipeline
+import Resolver
+
+/// Validated, normalised settings: what the server runs with.
+public struct Settings: Sendable {
+    public enum LogFormat: String, Sendable { case text, json }
+
+    public var listen: [SocketAddress]
+    public var upstreams: [SocketAddress]
+    public var threads: Int
+    public var dataDirectory: String
+    public var metrics: SocketAddress?
+    public var logFormat: LogFormat
+    public var logLevel: Logger.Level
+    public var allow: [CIDR]
+    public var cache: CacheConfig
+    public var forwarder: ForwarderConfig
+    public var maxUDPSize: Int
+    public var tcp: TCPLimits
+    public var maxTCPConnections: Int
+    public var drainTimeout: TimeAmount
+    /// Nameservers of resolv.conf skipped because they are this server.
+    public var skippedSelf: [String] = []
+
+    public static let defaultListen = ["127.0.0.1:53", "[::1]:53"]
+
+    /// Validates `raw`; `readFile` reads resolv.conf (injectable for tests).
+    public static func make(_ raw: RawConfig, coreCount: Int, readFile: (String) -> String?) throws -> Settings {
+        let listen = try (raw.listen ?? defaultListen).map { try parseAddress($0, what: "listen") }
+        guard !listen.isEmpty else { throw AppError(.config, "listen: at least one address is needed") }
+        var skipped: [String] = []
+        var upstreams: [SocketAddress]
+        if let list = raw.upstreams, !list.isEmpty {
+            upstreams = try list.map { try parseAddress($0, what: "upstreams") }
+        } else {
+            let path = raw.resolvConf ?? "/etc/resolv.conf"
+            guard let text = readFile(path) else {
+                throw AppError(.config, "no upstreams given and \(path) cannot be read; use --upstream ADDR:PORT")
+            }
+            upstreams = []
+            for ns in parseResolvConf(text) {
+                guard let a = try? SocketAddress(ipAddress: ns, port: 53) else { continue }
+                if isSelf(a, listen: listen) {
+                    skipped.append(ns)
+                } else {
+                    upstreams.append(a)
+                }
+            }
+            guard !upstreams.isEmpty else {
+                let why = skipped.isEmpty ? "it lists no nameserver" : "its nameservers (\(skipped.joined(separator: ", "))) are this server"
+                throw AppError(.config, "no upstreams given and \(path) is of no use: \(why); use --upstream ADDR:PORT")
+            }
+        }
+        for u in upstreams where listen.contains(where: { sameEndpoint($0, u) }) {
+            throw AppError(.config, "upstream \(u) is one of this server's listen addresses: it would forward to itself")
+        }
+        let threads = raw.threads ?? 0
+        guard (0...256).contains(threads) else { throw AppError(.config, "threads: 0 (one per core) to 256") }
+        var metrics: SocketAddress? = nil
+        let m = raw.metrics ?? "127.0.0.1:8053"
+        if m != "off" && m != "" { metrics = try parseAddress(m, what: "metrics") }
+        guard let format = LogFormat(rawValue: raw.logFormat ?? "text") else {
+            throw AppError(.config, "log.format: text or json")
+        }
+        guard let level = Logger.Level(rawValue: raw.logLevel ?? "info") else {
+            throw AppError(.config, "log.level: trace, debug, info, notice, warning, error or critical")
+        }
+        var allow = AccessList.defaultAllow
+        if let a = raw.allow {
+            allow = try a.map { s in
+                guard let c = CIDR(s) else { throw AppError(.config, "acl.allow: '\(s)' is not a CIDR") }
+                return c
+            }
+        }
+        var cache = CacheConfig()
+        if let v = raw.cacheMaxBytes {
+            guard v >= 1 << 16 else { throw AppError(.config, "cache.max-bytes: at least 65536") }
+            cache.maxBytes = v
+        }
+        func ttl(_ v: Int?, _ name: String) throws -> UInt32? {
+            guard let v else { return nil }
+            guard (0...Int(Int32.max)).contains(v) else { throw AppError(.config, "\(name): 0 to 2147483647 seconds") }
+            return UInt32(v)
+        }
+        if let v = try ttl(raw.cacheMinTTL, "cache.min-ttl") { cache.minTTL = v }
+        if let v = try ttl(raw.cacheMaxTTL, "cache.max-ttl") { cache.maxTTL = v }
+        guard cache.minTTL <= cache.maxTTL else { throw AppError(.config, "cache.min-ttl is above cache.max-ttl") }
+        if let v = try ttl(raw.cacheMaxNegativeTTL, "cache.max-negative-ttl") { cache.maxNegativeTTL = v }
+        if let v = raw.serveStale { cache.serveStale = v }
+        if let v = try ttl(raw.staleAnswerTTL, "cache.stale-answer-ttl") { cache.staleAnswerTTL = v }
+        if let v = try ttl(raw.maxStale, "cache.max-stale") { cache.maxStale = v }
+        if let v = raw.prefetch { cache.prefetch = v }
+        var fwd = ForwarderConfig()
+        if let v = raw.upstreamTimeoutMs {
+            guard (10...60000).contains(v) else { throw AppError(.config, "upstream.timeout-ms: 10 to 60000") }
+            fwd.attemptTimeout = .milliseconds(Int64(v))
+        }
+        if let v = raw.upstreamMaxAttempts {
+            guard (1...16).contains(v) else { throw AppError(.config, "upstream.max-attempts: 1 to 16") }
+            fwd.maxAttempts = v
+        }
+        let udpMax = raw.udpMaxSize ?? 1232
+        guard (512...4096).contains(udpMax) else { throw AppError(.config, "udp.max-size: 512 to 4096") }
+        var tcp = TCPLimits()
+        if let v = raw.tcpIdleTimeoutMs {
+            guard (100...3_600_000).contains(v) else { throw AppError(.config, "tcp.idle-timeout-ms: 100 to 3600000") }
+            tcp.idleTimeout = .milliseconds(Int64(v))
+        }
+        if let v = raw.tcpMaxInFlight {
+            guard (1...65535).contains(v) else { throw AppError(.config, "tcp.max-in-flight: 1 to 65535") }
+            tcp.maxInFlightPerConnection = v
+        }
+        let maxConn = raw.tcpMaxConnections ?? 1024
+        guard maxConn >= 1 else { throw AppError(.config, "tcp.max-connections: at least 1") }
+        let drain = raw.drainTimeoutMs ?? 5000
+        guard (0...600_000).contains(drain) else { throw AppError(.config, "shutdown.drain-timeout-ms: 0 to 600000") }
+        return Settings(
+            listen: listen, upstreams: upstreams, threads: threads == 0 ? max(1, coreCount) : threads,
+            dataDirectory: raw.data ?? "./bulwark-data", metrics: metrics, logFormat: format, logLevel: level, allow: allow,
+            cache: cache, forwarder: fwd, maxUDPSize: udpMax, tcp: tcp, maxTCPConnections: maxConn,
+            drainTimeout: .milliseconds(Int64(drain)), skippedSelf: skipped)
+    }
+
+    /// `ADDR:PORT`, `[V6]:PORT`, or a bare address (port 53).
+    public static func parseAddress(_ text: String, what: String) throws -> SocketAddress {
+        var host = text
+        var port = 53
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw AppError(.config, "\(what): '\(text)' lacks ']'") }
+            host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.first == ":", let p = Int(rest.dropFirst()) else { throw AppError(.config, "\(what): bad port in '\(text)'") }
+                port = p
+            }
+        } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
+            host = String(text[..<colon])
+            guard let p = Int(text[text.index(after: colon)...]) else { throw AppError(.config, "\(what): bad port in '\(text)'") }
+            port = p
+        }
+        guard (0...65535).contains(port) else { throw AppError(.config, "\(what): port \(port) out of range") }
+        guard IPAddress(host) != nil else { throw AppError(.config, "\(what): '\(host)' is not an IP address") }
+        do {
+            return try SocketAddress(ipAddress: host, port: port)
+        } catch {
+            throw AppError(.config, "\(what): '\(text)': \(error)")
+        }
+    }
+
+    static func parseResolvConf(_ text: String) -> [String] {
+        var out: [String] = []
+        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard fields.count >= 2, fields[0] == "nameserver" else { continue }
+            var ns = String(fields[1])
+            if let pct = ns.firstIndex(of: "%") { ns = String(ns[..<pct]) }
+            if IPAddress(ns) != nil { out.append(ns) }
+        }
+        return out
+    }
+
+    static func sameEndpoint(_ a: SocketAddress, _ b: SocketAddress) -> Bool {
+        a.port == b.port && a.ipAddress == b.ipAddress
+    }
+
+    /// Would forwarding to `a` reach one of our own listeners?
+    static func isSelf(_ a: SocketAddress, listen: [SocketAddress]) -> Bool {
+        for l in listen where l.port == a.port {
+            if l.ipAddress == a.ipAddress { return true }
+            let wildcard = l.ipAddress == "0.0.0.0" || l.ipAddress == "::"
+            let loopback = a.ipAddress?.hasPrefix("127.") == true || a.ipAddress == "::1"
+            if wildcard && loopback { return true }
+        }
+        return false
+    }
+}

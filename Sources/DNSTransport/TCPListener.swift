@@ -1,0 +1,175 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Limits of the TCP listener (RFC 7766).
+public struct TCPLimits: Sendable {
+    /// Close a connection with nothing in flight after this long without a query.
+    public var idleTimeout: TimeAmount = .seconds(10)
+    /// Queries of one connection answered concurrently; reading pauses above it.
+    public var maxInFlightPerConnection: Int = 64
+    public init() {}
+}
+
+public enum TCPListener {
+    public static func bind(
+        address: SocketAddress, listener: Int, group: any EventLoopGroup, registry: ProcessorRegistry,
+        limits: TCPLimits = TCPLimits(), logger: Logger
+    ) async throws -> any Channel {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 512)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let processor = registry.processor(for: channel.eventLoop)
+                    let ops = channel.pipeline.syncOperations
+                    try ops.addHandler(IdleStateHandler(readTimeout: limits.idleTimeout))
+                    try ops.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder()))
+                    try ops.addHandler(
+                        TCPQueryHandler(processor: processor, listener: listener, limits: limits, logger: logger))
+                }
+            }
+        do {
+            return try await bootstrap.bind(to: address).get()
+        } catch {
+            throw TransportError(.bind, "TCP \(address): \(error)")
+        }
+    }
+}
+
+/// Splits a TCP stream into DNS messages, each preceded by a 2-byte length (RFC 1035 §4.2.2).
+public struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = ByteBuffer
+    public init() {}
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) else { return .needMoreData }
+        guard buffer.readableBytes >= 2 + Int(length) else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: 2)
+        let frame = buffer.readSlice(length: Int(length))!
+        context.fireChannelRead(NIOAny(frame))
+        return .continue
+    }
+
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
+        -> DecodingState
+    {
+        // A partial frame at EOF is discarded.
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        return .needMoreData
+    }
+}
+
+/// Answers pipelined queries on one TCP connection, each as soon as it is ready (out of order).
+final class TCPQueryHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let processor: any QueryProcessor
+    let listener: Int
+    let limits: TCPLimits
+    let logger: Logger
+    var inFlight = 0
+    var inputClosed = false
+    var accepted = false
+    var readPaused = false
+    var remote: SocketAddress?
+    var needsFlush = false
+
+    init(processor: any QueryProcessor, listener: Int, limits: TCPLimits, logger: Logger) {
+        self.processor = processor
+        self.listener = listener
+        self.limits = limits
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        remote = context.channel.remoteAddress
+        accepted = processor.tcpConnection(opened: true)
+        if !accepted {
+            context.close(promise: nil)
+            return
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if accepted {
+            _ = processor.tcpConnection(opened: false)
+            accepted = false
+        }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard accepted, let client = remote else { return }
+        let frame = unwrapInboundIn(data)
+        switch processor.process(frame, client: client, transport: .tcp, listener: listener) {
+        case .now(let bytes):
+            write(bytes, context: context)
+            needsFlush = true
+        case .drop:
+            // RFC 7766 §6.2.3: a query we will not answer is best met by closing the connection.
+            context.close(promise: nil)
+        case .later(let future):
+            inFlight += 1
+            if inFlight >= limits.maxInFlightPerConnection && !readPaused {
+                readPaused = true
+                context.channel.setOption(.autoRead, value: false).whenFailure { _ in }
+            }
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+            future.whenComplete { result in
+                let me = handler.value
+                let context = ctx.value
+                me.inFlight -= 1
+                if case .success(let bytes?) = result, context.channel.isActive {
+                    me.write(bytes, context: context)
+                    context.flush()
+                }
+                if me.readPaused && me.inFlight < me.limits.maxInFlightPerConnection / 2 {
+                    me.readPaused = false
+                    context.channel.setOption(.autoRead, value: true).whenFailure { _ in }
+                }
+                if me.inputClosed && me.inFlight == 0 {
+                    context.close(promise: nil)
+                }
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func write(_ bytes: [UInt8], context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: bytes.count + 2)
+        buffer.writeInteger(UInt16(bytes.count))
+        buffer.writeBytes(bytes)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            if inFlight == 0 { context.close(promise: nil) }
+            return
+        }
+        if let e = event as? ChannelEvent, e == .inputClosed {
+            inputClosed = true
+            if inFlight == 0 { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("tcp connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,48 @@
+import DNSTransport
+import DNSWire
+import NIOCore
+import Resolver
+
+/// The query processor of one event loop: decodes the packet into a `QueryContext` and runs the
+/// chain. Owns the loop's cache, forwarder and counters.
+public final class DNSProcessor: QueryProcessor {
+    public let chain: QueryChain
+    public let resolver: CachingResolver
+    public let stats: StatsBox
+    let loop: any EventLoop
+    let maxTCPConnections: Int
+
+    public init(chain: QueryChain, resolver: CachingResolver, stats: StatsBox, loop: any EventLoop, maxTCPConnections: Int) {
+        self.chain = chain
+        self.resolver = resolver
+        self.stats = stats
+        self.loop = loop
+        self.maxTCPConnections = maxTCPConnections
+    }
+
+    public func process(_ query: ByteBuffer, client: SocketAddress, transport: TransportKind, listener: Int) -> QueryReply {
+        var ctx = QueryContext(raw: Array(query.readableBytesView), client: client, transport: transport, listener: listener)
+        switch chain.run(&ctx, on: loop) {
+        case .done(let bytes?):
+            return .now(bytes)
+        case .done(nil):
+            stats.stats.dropped += 1
+            return .drop
+        case .pending(let future):
+            return .later(future)
+        }
+    }
+
+    public func tcpConnection(opened: Bool) -> Bool {
+        if opened {
+            guard stats.stats.tcpConnections < maxTCPConnections else {
+                stats.stats.tcpConnectionsRefused += 1
+                return false
+            }
+            stats.stats.tcpConnections += 1
+        } else {
+            stats.stats.tcpConnections -= 1
+        }
+        return true
+    }
+}

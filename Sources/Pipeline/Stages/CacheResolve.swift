@@ -1,0 +1,67 @@
+import DNSWire
+import NIOCore
+import Resolver
+
+/// Cache: answers from the loop's cache (fresh, or stale while upstreams are known to be down).
+/// Answers are cached raw; policy verdicts are made after this stage, per tenant.
+public final class CacheStage: QueryStage {
+    public let name = "Cache"
+    let resolver: CachingResolver
+    let stats: StatsBox
+
+    public init(resolver: CachingResolver, stats: StatsBox) {
+        self.resolver = resolver
+        self.stats = stats
+    }
+
+    public func process(_ ctx: inout QueryContext) -> StageOutcome {
+        guard let query = ctx.query, let q = query.questions.first else { return .next }
+        let key = CacheKey(q, dnssecOK: query.edns?.dnssecOK ?? false)
+        ctx.cacheKey = key
+        if let answer = resolver.cached(key, question: q, checkingDisabled: query.header.checkingDisabled) {
+            stats.stats.cacheHits += 1
+            if answer.extendedError?.code == .staleAnswer { stats.stats.staleAnswers += 1 }
+            ctx.response = answer
+            ctx.cacheHit = true
+        } else {
+            stats.stats.cacheMisses += 1
+        }
+        return .next
+    }
+}
+
+/// Resolve: asks the upstreams (sharing identical in-flight questions). When they all fail and
+/// nothing stale is cached: SERVFAIL with EDE 22 (No Reachable Authority) or 23 (Network Error).
+public final class ResolveStage: QueryStage {
+    public let name = "Resolve"
+    let resolver: CachingResolver
+    let stats: StatsBox
+
+    public init(resolver: CachingResolver, stats: StatsBox) {
+        self.resolver = resolver
+        self.stats = stats
+    }
+
+    public func process(_ ctx: inout QueryContext) -> StageOutcome {
+        guard ctx.response == nil, let key = ctx.cacheKey, let query = ctx.query, let q = query.questions.first else {
+            return .next
+        }
+        let question = Question(name: Name(uncheckedWire: key.name), type: q.type, rrClass: q.rrClass)
+        let failure = Responses.empty(for: ctx, rcode: .servFail)
+        let stats = NIOLoopBound(self.stats, eventLoop: resolver.loop)
+        let future = resolver.resolve(key, question: question, checkingDisabled: query.header.checkingDisabled)
+            .map { answer in
+                if answer.extendedError?.code == .staleAnswer { stats.value.stats.staleAnswers += 1 }
+                return answer
+            }
+            .recover { error in
+                var r = failure
+                let answered = (error as? ResolverError)?.upstreamAnswered ?? false
+                r.extendedError = ExtendedError(
+                    code: answered ? .noReachableAuthority : .networkError,
+                    extraText: answered ? "upstreams answered with errors" : "no upstream reachable")
+                return r
+            }
+        return .wait(future)
+    }
+}

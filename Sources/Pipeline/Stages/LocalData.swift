@@ -1,0 +1,38 @@
+import DNSWire
+
+/// LocalData: names a resolver answers itself and must never forward (RFC 6761 §6.3 `localhost.`,
+/// §6.4 `invalid.`).
+public final class LocalDataStage: QueryStage {
+    public let name = "LocalData"
+    let localhost = Name.root.appendingLabel("localhost")
+    let invalid = Name.root.appendingLabel("invalid")
+    public init() {}
+
+    public func process(_ ctx: inout QueryContext) -> StageOutcome {
+        guard let q = ctx.question else { return .next }
+        if q.name.isSubdomain(of: localhost) {
+            var answers: [ResourceRecord] = []
+            if q.type == .a || q.type == .any { answers.append(ResourceRecord(name: q.name, ttl: 86400, rdata: .a(IPv4Address(0x7F00_0001)))) }
+            if q.type == .aaaa || q.type == .any {
+                answers.append(ResourceRecord(name: q.name, ttl: 86400, rdata: .aaaa(IPv6Address(bytes: [UInt8](repeating: 0, count: 15) + [1]))))
+            }
+            return .answer(Responses.records(for: ctx, answers: answers, authorities: answers.isEmpty ? [soa(localhost)] : []))
+        }
+        if q.name.isSubdomain(of: invalid) {
+            return .answer(Responses.records(for: ctx, rcode: .nxDomain, answers: [], authorities: [soa(invalid)]))
+        }
+        return .next
+    }
+
+    func soa(_ zone: Name) -> ResourceRecord {
+        ResourceRecord(
+            name: zone, ttl: 10800,
+            rdata: .soa(.init(mname: zone, rname: zone, serial: 1, refresh: 3600, retry: 1200, expire: 604800, minimum: 10800)))
+    }
+}
+
+extension Name {
+    func appendingLabel(_ label: String) -> Name {
+        (try? Name(labels: [Array(label.utf8)] + labels)) ?? self
+    }
+}

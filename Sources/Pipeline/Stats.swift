@@ -1,0 +1,43 @@
+import DNSTransport
+import DNSWire
+
+/// Counters of one event loop's processor. Plain integers: only that loop writes them; the
+/// metrics endpoint reads a copy taken on the loop.
+public struct PipelineStats: Sendable {
+    /// Index: transport × rcode (0…23; anything above counts as 23).
+    public static let rcodeSlots = 24
+    public var responses = [UInt64](repeating: 0, count: TransportKind.allCases.count * PipelineStats.rcodeSlots)
+    public var dropped: UInt64 = 0
+    public var cacheHits: UInt64 = 0
+    public var cacheMisses: UInt64 = 0
+    public var staleAnswers: UInt64 = 0
+    public var truncated: UInt64 = 0
+    public var tcpConnections: Int = 0
+    public var tcpConnectionsRefused: UInt64 = 0
+    public init() {}
+
+    @inline(__always)
+    public mutating func count(_ transport: TransportKind, _ rcode: Rcode) {
+        let r = min(Int(rcode.rawValue), Self.rcodeSlots - 1)
+        responses[transport.rawValue * Self.rcodeSlots + r] &+= 1
+    }
+
+    public static func + (a: PipelineStats, b: PipelineStats) -> PipelineStats {
+        var s = a
+        for i in s.responses.indices { s.responses[i] += b.responses[i] }
+        s.dropped += b.dropped
+        s.cacheHits += b.cacheHits
+        s.cacheMisses += b.cacheMisses
+        s.staleAnswers += b.staleAnswers
+        s.truncated += b.truncated
+        s.tcpConnections += b.tcpConnections
+        s.tcpConnectionsRefused += b.tcpConnectionsRefused
+        return s
+    }
+}
+
+/// Shared, loop-local mutable stats box that stages write into.
+public final class StatsBox {
+    public var stats = PipelineStats()
+    public init() {}
+}

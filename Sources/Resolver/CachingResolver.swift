@@ -1,0 +1,78 @@
+import DNSWire
+import NIOCore
+
+/// Cache in front of the forwarder, for one event loop: identical in-flight questions share one
+/// upstream query, popular entries are refreshed before they expire, and when the upstreams fail
+/// an expired entry is served stale (RFC 8767).
+public final class CachingResolver {
+    public let cache: ResponseCache
+    public let forwarder: Forwarder
+    public let loop: any EventLoop
+    var inFlight: [CacheKey: EventLoopFuture<CachedAnswer>] = [:]
+    public private(set) var coalesced: UInt64 = 0
+    public private(set) var prefetches: UInt64 = 0
+    public private(set) var staleServed: UInt64 = 0
+
+    public init(cache: ResponseCache, forwarder: Forwarder, loop: any EventLoop) {
+        self.cache = cache
+        self.forwarder = forwarder
+        self.loop = loop
+    }
+
+    /// Looks in the cache; starts a prefetch when a popular entry is near expiry.
+    public func cached(_ key: CacheKey, question: Question, checkingDisabled: Bool) -> CachedAnswer? {
+        switch cache.lookup(key) {
+        case .miss:
+            return nil
+        case .hit(let answer, let prefetch):
+            if prefetch {
+                prefetches += 1
+                let me = NIOLoopBound(self, eventLoop: loop)
+                resolve(key, question: question, checkingDisabled: checkingDisabled).whenFailure { _ in
+                    me.value.cache.prefetchFailed(key)
+                }
+            }
+            return answer
+        case .staleHeld(let answer):
+            staleServed += 1
+            return answer
+        }
+    }
+
+    /// Resolves upstream (sharing an identical in-flight query), caches the answer, and falls
+    /// back to a stale entry when the upstreams fail.
+    public func resolve(_ key: CacheKey, question: Question, checkingDisabled: Bool) -> EventLoopFuture<CachedAnswer> {
+        if let pending = inFlight[key] {
+            coalesced += 1
+            return pending
+        }
+        let me = NIOLoopBound(self, eventLoop: loop)
+        let future = forwarder.resolve(question, dnssecOK: key.dnssecOK, checkingDisabled: checkingDisabled)
+            .flatMapResult { message -> Result<CachedAnswer, any Error> in
+                let this = me.value
+                if let stored = this.cache.insert(key, response: message) {
+                    return .success(stored)
+                }
+                // Not cacheable (e.g. NXDOMAIN without SOA): pass it on as it came.
+                var m = message
+                m.header.id = 0
+                m.edns = nil
+                do {
+                    return .success(CachedAnswer(wire: try m.encode(), rcode: message.rcode))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            .flatMapError { error -> EventLoopFuture<CachedAnswer> in
+                let this = me.value
+                if let stale = this.cache.stale(key) {
+                    this.staleServed += 1
+                    return this.loop.makeSucceededFuture(stale)
+                }
+                return this.loop.makeFailedFuture(error)
+            }
+        inFlight[key] = future
+        future.whenComplete { _ in me.value.inFlight[key] = nil }
+        return future
+    }
+}
