@@ -18,8 +18,8 @@ public enum TransportKind: Int, Sendable, CaseIterable, CustomStringConvertible 
 
 /// What to do with a query: answer now, answer later, or say nothing.
 public enum QueryReply {
-    case now([UInt8])
-    case later(EventLoopFuture<[UInt8]?>)
+    case now(ByteBuffer)
+    case later(EventLoopFuture<ByteBuffer?>)
     case drop
 }
 

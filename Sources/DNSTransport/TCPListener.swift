@@ -148,10 +148,10 @@ final class TCPQueryHandler: ChannelInboundHandler {
         context.fireChannelReadComplete()
     }
 
-    func write(_ bytes: [UInt8], context: ChannelHandlerContext) {
-        var buffer = context.channel.allocator.buffer(capacity: bytes.count + 2)
-        buffer.writeInteger(UInt16(bytes.count))
-        buffer.writeBytes(bytes)
+    func write(_ message: ByteBuffer, context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: message.readableBytes + 2)
+        buffer.writeInteger(UInt16(message.readableBytes))
+        buffer.writeImmutableBuffer(message)
         context.write(wrapOutboundOut(buffer), promise: nil)
     }
 

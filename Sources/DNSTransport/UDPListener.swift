@@ -77,8 +77,7 @@ final class UDPQueryHandler: ChannelInboundHandler {
         let envelope = unwrapInboundIn(data)
         let client = envelope.remoteAddress
         switch processor.process(envelope.data, client: client, transport: .udp, listener: listener) {
-        case .now(let bytes):
-            let buffer = context.channel.allocator.buffer(bytes: bytes)
+        case .now(let buffer):
             context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: buffer)), promise: nil)
             needsFlush = true
         case .drop:
@@ -86,10 +85,9 @@ final class UDPQueryHandler: ChannelInboundHandler {
         case .later(let future):
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
             let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
-            future.whenSuccess { bytes in
-                guard let bytes else { return }
+            future.whenSuccess { buffer in
+                guard let buffer else { return }
                 let context = ctx.value
-                let buffer = context.channel.allocator.buffer(bytes: bytes)
                 context.writeAndFlush(
                     handler.value.wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: buffer)), promise: nil)
             }

@@ -59,8 +59,8 @@ public final class QueryChain {
     }
 
     public enum Result {
-        case done([UInt8]?)
-        case pending(EventLoopFuture<[UInt8]?>)
+        case done(ByteBuffer?)
+        case pending(EventLoopFuture<ByteBuffer?>)
     }
 
     /// Runs the chain from stage `start`.
@@ -80,7 +80,7 @@ public final class QueryChain {
                 let captured = ctx
                 let chain = NIOLoopBound(self, eventLoop: loop)
                 return .pending(
-                    future.flatMap { answer -> EventLoopFuture<[UInt8]?> in
+                    future.flatMap { answer -> EventLoopFuture<ByteBuffer?> in
                         var c = captured
                         c.response = answer
                         switch chain.value.run(&c, from: next, on: loop) {

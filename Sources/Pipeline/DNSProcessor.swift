@@ -21,7 +21,7 @@ public final class DNSProcessor: QueryProcessor {
     }
 
     public func process(_ query: ByteBuffer, client: SocketAddress, transport: TransportKind, listener: Int) -> QueryReply {
-        var ctx = QueryContext(raw: Array(query.readableBytesView), client: client, transport: transport, listener: listener)
+        var ctx = QueryContext(packet: query, client: client, transport: transport, listener: listener)
         switch chain.run(&ctx, on: loop) {
         case .done(let bytes?):
             return .now(bytes)

@@ -3,12 +3,13 @@ import DNSWire
 import NIOCore
 import Resolver
 
-/// Everything the chain knows about one query. Created by the processor from the packet;
-/// stages read it and fill in what they decide.
+/// Everything the chain knows about one query. Created from the packet by a cheap scan
+/// (`QueryScan`, no allocation); the full parse (`query`) happens only where needed.
 public struct QueryContext: Sendable {
     /// The query as received.
-    public let raw: [UInt8]
-    /// The parsed query, or nil when it could not be parsed (see `parseError`).
+    public let packet: ByteBuffer
+    public let scan: QueryScan
+    /// The fully parsed query: set by Sanitize when the scan was not enough, nil on the hot path.
     public var query: Message?
     public var parseError: DNSWireError?
     public let client: SocketAddress
@@ -17,28 +18,59 @@ public struct QueryContext: Sendable {
     public let listener: Int
     /// Tenant/profile chosen by IdentifyTenant (0 = the listener's default profile).
     public var tenant: Int = 0
-    /// Set by the Cache stage for well-formed QUERY/IN questions.
-    public var cacheKey: CacheKey?
     /// The answer so far (from the cache or upstream), before Finalize.
     public var response: CachedAnswer?
     /// The rcode of the final response, set by Finalize (for metrics and logs).
     public var finalRcode: Rcode = .noError
     public var cacheHit = false
 
-    public init(raw: [UInt8], client: SocketAddress, transport: TransportKind, listener: Int) {
-        self.raw = raw
+    public init(packet: ByteBuffer, client: SocketAddress, transport: TransportKind, listener: Int) {
+        self.packet = packet
+        self.scan = packet.withUnsafeReadableBytes { QueryScan.scan($0) }
         self.client = client
         self.transport = transport
         self.listener = listener
-        do {
-            query = try Message(parsing: raw)
-        } catch {
-            query = nil
-            parseError = error
-        }
     }
 
-    public var question: Question? { query?.questions.first }
+    public init(raw: [UInt8], client: SocketAddress, transport: TransportKind, listener: Int) {
+        self.init(packet: ByteBuffer(bytes: raw), client: client, transport: transport, listener: listener)
+    }
+
+    /// The query bytes as an array (slow paths and tests).
+    public var raw: [UInt8] { Array(packet.readableBytesView) }
+
+    /// True when the packet holds exactly one question, literally at offset 12.
+    public var hasSingleQuestion: Bool { scan.outcome == .query || (query?.questions.count == 1) }
+
+    /// End of the question in the packet, when `hasSingleQuestion`.
+    public var questionEnd: Int? {
+        if scan.outcome == .query { return scan.questionEnd }
+        if let q = query, q.questions.count == 1 { return 12 + q.questions[0].name.wire.count + 4 }
+        return nil
+    }
+
+    public var dnssecOK: Bool { scan.outcome == .query ? scan.dnssecOK : (query?.edns?.dnssecOK ?? false) }
+    public var hasEDNS: Bool { scan.outcome == .query ? scan.hasEDNS : (query?.edns != nil) }
+    public var clientUDPSize: Int {
+        scan.outcome == .query ? Int(scan.udpPayloadSize) : Int(query?.edns?.udpPayloadSize ?? 512)
+    }
+
+    /// The question as a value (allocates; for slow paths).
+    public var question: Question? {
+        if let q = query { return q.questions.count == 1 ? q.questions[0] : nil }
+        guard scan.outcome == .query else { return nil }
+        let name = packet.withUnsafeReadableBytes { Name(uncheckedWire: Array($0[12..<scan.nameEnd])) }
+        return Question(name: name, type: RRType(scan.qtype), rrClass: RRClass(scan.qclass))
+    }
+
+    /// The cache key (allocates; for the miss path).
+    public var cacheKey: CacheKey? {
+        if scan.outcome == .query {
+            return packet.withUnsafeReadableBytes { CacheKey(scan, packet: $0) }
+        }
+        guard let q = question else { return nil }
+        return CacheKey(q, dnssecOK: dnssecOK)
+    }
 }
 
 /// What a stage decided.
@@ -61,28 +93,27 @@ public protocol QueryStage: AnyObject {
 
 /// Builds responses that the chain synthesises (errors, local data, blocks).
 public enum Responses {
-    /// A response without records: header flags from the query, the question echoed when known.
+    /// A response without records: opcode, RD and CD from the query, the question echoed when
+    /// the query had exactly one.
     public static func empty(for ctx: QueryContext, rcode: Rcode, extendedError: ExtendedError? = nil) -> CachedAnswer {
-        var header = Header(id: 0)
-        header.isResponse = true
-        var questions: [Question] = []
-        if let q = ctx.query {
-            header.opcode = q.header.opcode
-            header.recursionDesired = q.header.recursionDesired
-            header.checkingDisabled = q.header.checkingDisabled
-            if q.questions.count == 1 { questions = q.questions }
-        } else if ctx.raw.count >= 4 {
-            header.opcode = Opcode((ctx.raw[2] >> 3) & 0x0F)
-            header.recursionDesired = ctx.raw[2] & 0x01 != 0
+        var w: [UInt8] = []
+        w.reserveCapacity(64)
+        let flags = ctx.packet.getInteger(at: ctx.packet.readerIndex + 2, as: UInt16.self) ?? 0
+        let out: UInt16 = 0x8000 | (flags & 0x7800) | (flags & 0x0100) | (flags & 0x0010) | (rcode.rawValue & 0x0F)
+        w += [0, 0, UInt8(out >> 8), UInt8(out & 0xFF)]
+        if let end = ctx.questionEnd {
+            w += [0, 1, 0, 0, 0, 0, 0, 0]
+            ctx.packet.withUnsafeReadableBytes { w.append(contentsOf: $0[12..<end]) }
+        } else {
+            w += [0, 0, 0, 0, 0, 0, 0, 0]
         }
-        header.headerRcode = UInt8(rcode.rawValue & 0x0F)
-        let message = Message(header: header, questions: questions)
-        let wire = (try? message.encode()) ?? [0, 0, 0x80, UInt8(rcode.rawValue & 0x0F), 0, 0, 0, 0, 0, 0, 0, 0]
-        return CachedAnswer(wire: wire, rcode: rcode, extendedError: extendedError)
+        return CachedAnswer(wire: w, rcode: rcode, extendedError: extendedError)
     }
 
-    /// A response with the given answer records.
-    public static func records(for ctx: QueryContext, rcode: Rcode = .noError, answers: [ResourceRecord], authorities: [ResourceRecord] = []) -> CachedAnswer {
+    /// A response with the given records (AA set: we are the source).
+    public static func records(
+        for ctx: QueryContext, rcode: Rcode = .noError, answers: [ResourceRecord], authorities: [ResourceRecord] = []
+    ) -> CachedAnswer {
         var r = empty(for: ctx, rcode: rcode)
         guard var m = try? Message(parsing: r.wire) else { return r }
         m.header.authoritative = true

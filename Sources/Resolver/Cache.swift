@@ -38,18 +38,69 @@ public struct CacheKey: Hashable, Sendable {
     public init(_ q: Question, dnssecOK: Bool) {
         self.init(name: q.name.lowercasedWire, type: q.type.rawValue, rrClass: q.rrClass.rawValue, dnssecOK: dnssecOK)
     }
+
+    /// The key of a scanned query (`scan.outcome == .query`).
+    public init(_ scan: QueryScan, packet: UnsafeRawBufferPointer) {
+        var name = Array(packet[12..<scan.nameEnd])
+        for i in name.indices where name[i] >= 0x41 && name[i] <= 0x5A { name[i] |= 0x20 }
+        self.init(name: name, type: scan.qtype, rrClass: scan.qclass, dnssecOK: scan.dnssecOK)
+    }
+
+    /// Same as `QueryScan.keyHash` of a matching query.
+    public var hash: UInt64 { QueryScan.keyHash(lowercasedName: name, type: type, rrClass: rrClass, dnssecOK: dnssecOK) }
 }
 
-/// A response as served from the cache: the message without OPT (ID 0), with TTLs aged.
+/// A response as served from the cache: the stored message without OPT (ID 0), plus how to age
+/// it. Writers apply the ageing while copying (`agedWire` does it for slow paths and tests), so a
+/// cache hit copies the message once, into the outgoing buffer.
 public struct CachedAnswer: Sendable {
+    /// The message as stored: TTLs as they were at insertion.
     public var wire: [UInt8]
     public var rcode: Rcode
     /// Set for stale answers (EDE 3) and the like.
     public var extendedError: ExtendedError?
+    /// Offsets of the TTL fields in `wire`.
+    public var ttlOffsets: [UInt16]
+    /// Seconds to subtract from every TTL.
+    public var age: UInt32
+    /// When set, every TTL becomes this (stale answers).
+    public var ttlOverride: UInt32?
+
     public init(wire: [UInt8], rcode: Rcode, extendedError: ExtendedError? = nil) {
         self.wire = wire
         self.rcode = rcode
         self.extendedError = extendedError
+        self.ttlOffsets = []
+        self.age = 0
+        self.ttlOverride = nil
+    }
+
+    init(wire: [UInt8], rcode: Rcode, ttlOffsets: [UInt16], age: UInt32, ttlOverride: UInt32? = nil, extendedError: ExtendedError? = nil) {
+        self.wire = wire
+        self.rcode = rcode
+        self.extendedError = extendedError
+        self.ttlOffsets = ttlOffsets
+        self.age = age
+        self.ttlOverride = ttlOverride
+    }
+
+    /// The TTL to serve for a stored TTL `t`.
+    @inline(__always)
+    public func servedTTL(_ t: UInt32) -> UInt32 {
+        if let o = ttlOverride { return o }
+        return t > age ? t - age : 0
+    }
+
+    /// The message with TTLs aged (or overridden).
+    public var agedWire: [UInt8] {
+        guard age > 0 || ttlOverride != nil else { return wire }
+        var w = wire
+        for off in ttlOffsets {
+            let o = Int(off)
+            let t = UInt32(w[o]) << 24 | UInt32(w[o + 1]) << 16 | UInt32(w[o + 2]) << 8 | UInt32(w[o + 3])
+            ResponseCache.put32(&w, o, servedTTL(t))
+        }
+        return w
     }
 }
 
@@ -83,6 +134,7 @@ public final class ResponseCache {
 
     struct Slot {
         var key: CacheKey
+        var hash: UInt64
         var entry: Entry
         var prev: Int
         var next: Int
@@ -90,7 +142,8 @@ public final class ResponseCache {
 
     public let config: CacheConfig
     let clock: any ResolverClock
-    var index: [CacheKey: Int] = [:]
+    /// Slots by key hash (`QueryScan.keyHash`); the slot's key confirms the hit.
+    var index: [UInt64: Int] = [:]
     var slots: [Slot] = []
     var free: [Int] = []
     var head = -1
@@ -117,7 +170,37 @@ public final class ResponseCache {
 
     /// Looks up a fresh answer. Expired entries count as a miss but stay for serve-stale.
     public func lookup(_ key: CacheKey) -> Lookup {
-        guard let i = index[key] else { return .miss }
+        guard let i = slotIndex(key) else { return .miss }
+        return lookup(slot: i)
+    }
+
+    /// The hot path: looks up the question of a scanned query in `packet` without allocating.
+    public func lookup(_ scan: QueryScan, packet: UnsafeRawBufferPointer) -> Lookup {
+        guard let i = index[scan.keyHash] else { return .miss }
+        let k = slots[i].key
+        guard k.type == scan.qtype, k.rrClass == scan.qclass, k.dnssecOK == scan.dnssecOK,
+            k.name.count == scan.nameEnd - 12
+        else { return .miss }
+        let same = k.name.withUnsafeBufferPointer { stored -> Bool in
+            var j = 0
+            while j < stored.count {
+                var b = packet[12 + j]
+                if b >= 0x41 && b <= 0x5A { b |= 0x20 }
+                if b != stored[j] { return false }
+                j += 1
+            }
+            return true
+        }
+        guard same else { return .miss }
+        return lookup(slot: i)
+    }
+
+    func slotIndex(_ key: CacheKey) -> Int? {
+        guard let i = index[key.hash], slots[i].key == key else { return nil }
+        return i
+    }
+
+    func lookup(slot i: Int) -> Lookup {
         let now = nowSeconds
         let e = slots[i].entry
         let elapsed = now &- e.storedAt
@@ -141,13 +224,13 @@ public final class ResponseCache {
                 slots[i].entry.prefetching = true
             }
         }
-        return .hit(CachedAnswer(wire: Self.aged(e, by: UInt32(elapsed)), rcode: e.rcode), prefetch: prefetch)
+        return .hit(CachedAnswer(wire: e.wire, rcode: e.rcode, ttlOffsets: e.ttlOffsets, age: UInt32(elapsed)), prefetch: prefetch)
     }
 
     /// An expired (or fresh) entry within the stale window, served with the stale TTL and EDE 3,
     /// and held so that the next `staleRefreshInterval` seconds serve it without asking upstream.
     public func stale(_ key: CacheKey) -> CachedAnswer? {
-        guard config.serveStale, let i = index[key] else { return nil }
+        guard config.serveStale, let i = slotIndex(key) else { return nil }
         let now = nowSeconds
         let e = slots[i].entry
         guard now < e.storedAt + UInt64(e.ttl) + UInt64(config.maxStale) else {
@@ -161,14 +244,14 @@ public final class ResponseCache {
     }
 
     func staleAnswer(_ e: Entry) -> CachedAnswer {
-        var wire = e.wire
-        for off in e.ttlOffsets { Self.put32(&wire, Int(off), config.staleAnswerTTL) }
-        return CachedAnswer(wire: wire, rcode: e.rcode, extendedError: ExtendedError(code: .staleAnswer))
+        CachedAnswer(
+            wire: e.wire, rcode: e.rcode, ttlOffsets: e.ttlOffsets, age: 0, ttlOverride: config.staleAnswerTTL,
+            extendedError: ExtendedError(code: .staleAnswer))
     }
 
     /// Clears the prefetch mark after a failed prefetch.
     public func prefetchFailed(_ key: CacheKey) {
-        if let i = index[key] { slots[i].entry.prefetching = false }
+        if let i = slotIndex(key) { slots[i].entry.prefetching = false }
     }
 
     /// Stores an upstream response if it is cacheable, returning it as it will be served (TTLs
@@ -182,17 +265,22 @@ public final class ResponseCache {
         msg.header.authoritative = false
         msg.edns = nil
         guard let (wire, offsets) = try? msg.encodeRecordingTTLs() else { return nil }
-        guard ttl > 0 else { return CachedAnswer(wire: wire, rcode: response.rcode) }
+        let ttlOffsets = offsets.map { UInt16($0) }
+        let answer = CachedAnswer(wire: wire, rcode: response.rcode, ttlOffsets: ttlOffsets, age: 0)
+        guard ttl > 0 else { return answer }
         let entry = Entry(
-            wire: wire, ttlOffsets: offsets.map { UInt16($0) }, rcode: response.rcode, storedAt: nowSeconds, ttl: ttl,
+            wire: wire, ttlOffsets: ttlOffsets, rcode: response.rcode, storedAt: nowSeconds, ttl: ttl,
             originalTTL: ttl, size: wire.count + offsets.count * 2 + key.name.count + 160)
-        if let i = index[key] {
+        let hash = key.hash
+        if let i = index[hash] {
+            // Same key, or (rarely) another key with the same hash: the newer one wins.
+            slots[i].key = key
             bytes -= slots[i].entry.size
             slots[i].entry = entry
             bytes += entry.size
             touch(i)
         } else {
-            let slot = Slot(key: key, entry: entry, prev: -1, next: -1)
+            let slot = Slot(key: key, hash: hash, entry: entry, prev: -1, next: -1)
             let i: Int
             if let f = free.popLast() {
                 slots[f] = slot
@@ -201,15 +289,15 @@ public final class ResponseCache {
                 slots.append(slot)
                 i = slots.count - 1
             }
-            index[key] = i
+            index[hash] = i
             bytes += entry.size
             linkAtHead(i)
         }
-        while bytes > config.maxBytes, tail >= 0, tail != index[key] {
+        while bytes > config.maxBytes, tail >= 0, tail != index[hash] {
             remove(tail)
             evictions += 1
         }
-        return CachedAnswer(wire: wire, rcode: response.rcode)
+        return answer
     }
 
     /// Decides cacheability and lifetime (RFC 2308), and clamps record TTLs.
@@ -245,18 +333,6 @@ public final class ResponseCache {
         }
     }
 
-    static func aged(_ e: Entry, by elapsed: UInt32) -> [UInt8] {
-        var wire = e.wire
-        if elapsed > 0 {
-            for off in e.ttlOffsets {
-                let o = Int(off)
-                let t = UInt32(wire[o]) << 24 | UInt32(wire[o + 1]) << 16 | UInt32(wire[o + 2]) << 8 | UInt32(wire[o + 3])
-                put32(&wire, o, t > elapsed ? t - elapsed : 0)
-            }
-        }
-        return wire
-    }
-
     @inline(__always)
     static func put32(_ w: inout [UInt8], _ o: Int, _ v: UInt32) {
         w[o] = UInt8(v >> 24)
@@ -290,7 +366,7 @@ public final class ResponseCache {
 
     func remove(_ i: Int) {
         unlink(i)
-        index[slots[i].key] = nil
+        index[slots[i].hash] = nil
         bytes -= slots[i].entry.size
         slots[i].entry.wire = []
         slots[i].entry.ttlOffsets = []

@@ -21,12 +21,25 @@ public final class CachingResolver {
 
     /// Looks in the cache; starts a prefetch when a popular entry is near expiry.
     public func cached(_ key: CacheKey, question: Question, checkingDisabled: Bool) -> CachedAnswer? {
-        switch cache.lookup(key) {
+        handle(cache.lookup(key), checkingDisabled: checkingDisabled) { (key, question) }
+    }
+
+    /// The hot path: the cache lookup of a scanned query, without allocating on a hit.
+    public func cached(_ scan: QueryScan, packet: UnsafeRawBufferPointer, checkingDisabled: Bool) -> CachedAnswer? {
+        handle(cache.lookup(scan, packet: packet), checkingDisabled: checkingDisabled) {
+            let key = CacheKey(scan, packet: packet)
+            return (key, Question(name: Name(uncheckedWire: key.name), type: RRType(scan.qtype), rrClass: RRClass(scan.qclass)))
+        }
+    }
+
+    func handle(_ lookup: ResponseCache.Lookup, checkingDisabled: Bool, keyAndQuestion: () -> (CacheKey, Question)) -> CachedAnswer? {
+        switch lookup {
         case .miss:
             return nil
         case .hit(let answer, let prefetch):
             if prefetch {
                 prefetches += 1
+                let (key, question) = keyAndQuestion()
                 let me = NIOLoopBound(self, eventLoop: loop)
                 resolve(key, question: question, checkingDisabled: checkingDisabled).whenFailure { _ in
                     me.value.cache.prefetchFailed(key)

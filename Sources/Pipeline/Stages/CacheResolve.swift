@@ -15,10 +15,17 @@ public final class CacheStage: QueryStage {
     }
 
     public func process(_ ctx: inout QueryContext) -> StageOutcome {
-        guard let query = ctx.query, let q = query.questions.first else { return .next }
-        let key = CacheKey(q, dnssecOK: query.edns?.dnssecOK ?? false)
-        ctx.cacheKey = key
-        if let answer = resolver.cached(key, question: q, checkingDisabled: query.header.checkingDisabled) {
+        let answer: CachedAnswer?
+        if ctx.scan.outcome == .query {
+            let scan = ctx.scan
+            let cd = scan.checkingDisabled
+            answer = ctx.packet.withUnsafeReadableBytes { resolver.cached(scan, packet: $0, checkingDisabled: cd) }
+        } else if let key = ctx.cacheKey, let q = ctx.question {
+            answer = resolver.cached(key, question: q, checkingDisabled: ctx.query?.header.checkingDisabled ?? false)
+        } else {
+            return .next
+        }
+        if let answer {
             stats.stats.cacheHits += 1
             if answer.extendedError?.code == .staleAnswer { stats.stats.staleAnswers += 1 }
             ctx.response = answer
@@ -43,13 +50,14 @@ public final class ResolveStage: QueryStage {
     }
 
     public func process(_ ctx: inout QueryContext) -> StageOutcome {
-        guard ctx.response == nil, let key = ctx.cacheKey, let query = ctx.query, let q = query.questions.first else {
+        guard ctx.response == nil, let key = ctx.cacheKey, let q = ctx.question else {
             return .next
         }
+        let cd = ctx.scan.outcome == .query ? ctx.scan.checkingDisabled : (ctx.query?.header.checkingDisabled ?? false)
         let question = Question(name: Name(uncheckedWire: key.name), type: q.type, rrClass: q.rrClass)
         let failure = Responses.empty(for: ctx, rcode: .servFail)
         let stats = NIOLoopBound(self.stats, eventLoop: resolver.loop)
-        let future = resolver.resolve(key, question: question, checkingDisabled: query.header.checkingDisabled)
+        let future = resolver.resolve(key, question: question, checkingDisabled: cd)
             .map { answer in
                 if answer.extendedError?.code == .staleAnswer { stats.value.stats.staleAnswers += 1 }
                 return answer

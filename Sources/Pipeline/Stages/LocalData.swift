@@ -9,6 +9,15 @@ public final class LocalDataStage: QueryStage {
     public init() {}
 
     public func process(_ ctx: inout QueryContext) -> StageOutcome {
+        // Hot path: look at the rightmost label in the packet; build values only on a match.
+        if ctx.scan.outcome == .query {
+            let s = ctx.scan
+            let candidate = ctx.packet.withUnsafeReadableBytes { p -> Bool in
+                let len = Int(p[s.lastLabel])
+                return len == 9 || len == 7
+            }
+            if !candidate { return .next }
+        }
         guard let q = ctx.question else { return .next }
         if q.name.isSubdomain(of: localhost) {
             var answers: [ResourceRecord] = []

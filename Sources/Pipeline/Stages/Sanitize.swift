@@ -14,24 +14,45 @@ public final class SanitizeStage: QueryStage {
     public init(acl: AccessList) { self.acl = acl }
 
     public func process(_ ctx: inout QueryContext) -> StageOutcome {
-        guard ctx.raw.count >= 12, ctx.raw[2] & 0x80 == 0 else { return .drop }
-        guard acl.allows(ctx.client) else {
-            return .answer(Responses.empty(for: ctx, rcode: .refused, extendedError: ExtendedError(code: .prohibited)))
+        switch ctx.scan.outcome {
+        case .runt, .response:
+            return .drop
+        case .query:
+            // The scan read a well-formed single question (and OPT): check it without parsing.
+            guard acl.allows(ctx.client) else { return refusedByACL(ctx) }
+            let s = ctx.scan
+            guard s.opcode == .query else { return .answer(Responses.empty(for: ctx, rcode: .notImp)) }
+            if s.hasEDNS && s.ednsVersion > 0 { return .answer(Responses.empty(for: ctx, rcode: .badVers)) }
+            return check(ctx, type: RRType(s.qtype), rrClass: RRClass(s.qclass))
+        case .needsFullParse:
+            guard acl.allows(ctx.client) else { return refusedByACL(ctx) }
+            let raw = ctx.raw
+            do {
+                ctx.query = try Message(parsing: raw)
+            } catch {
+                ctx.parseError = error
+                // An unparseable packet: opcode first (NOTIMP beats FORMERR for opcodes we do
+                // not implement at all), then FORMERR.
+                if (raw[2] >> 3) & 0x0F != 0 { return .answer(Responses.empty(for: ctx, rcode: .notImp)) }
+                return .answer(Responses.empty(for: ctx, rcode: .formErr))
+            }
+            let query = ctx.query!
+            guard query.header.opcode == .query else { return .answer(Responses.empty(for: ctx, rcode: .notImp)) }
+            if let edns = query.edns, edns.version > 0 { return .answer(Responses.empty(for: ctx, rcode: .badVers)) }
+            guard query.questions.count == 1, query.answers.isEmpty, query.authorities.isEmpty else {
+                return .answer(Responses.empty(for: ctx, rcode: .formErr))
+            }
+            let q = query.questions[0]
+            return check(ctx, type: q.type, rrClass: q.rrClass)
         }
-        guard let query = ctx.query else {
-            return .answer(Responses.empty(for: ctx, rcode: .formErr))
-        }
-        guard query.header.opcode == .query else {
-            return .answer(Responses.empty(for: ctx, rcode: .notImp))
-        }
-        if let edns = query.edns, edns.version > 0 {
-            return .answer(Responses.empty(for: ctx, rcode: .badVers))
-        }
-        guard query.questions.count == 1, query.answers.isEmpty, query.authorities.isEmpty else {
-            return .answer(Responses.empty(for: ctx, rcode: .formErr))
-        }
-        let q = query.questions[0]
-        switch q.type {
+    }
+
+    func refusedByACL(_ ctx: QueryContext) -> StageOutcome {
+        .answer(Responses.empty(for: ctx, rcode: .refused, extendedError: ExtendedError(code: .prohibited)))
+    }
+
+    func check(_ ctx: QueryContext, type: RRType, rrClass: RRClass) -> StageOutcome {
+        switch type {
         case .axfr, .ixfr:
             return .answer(Responses.empty(for: ctx, rcode: .refused, extendedError: ExtendedError(code: .notSupported)))
         case .opt, .tsig, RRType(253), RRType(254):  // MAILB, MAILA
@@ -39,7 +60,7 @@ public final class SanitizeStage: QueryStage {
         default:
             break
         }
-        guard q.rrClass == .in else {
+        guard rrClass == .in else {
             return .answer(Responses.empty(for: ctx, rcode: .refused, extendedError: ExtendedError(code: .notSupported)))
         }
         return .next
