@@ -1,6 +1,7 @@
 /// EDNS(0) (RFC 6891): the OPT pseudo-record, lifted out of the additional section.
 public struct EDNS: Hashable, Sendable {
-    /// Requestor's (or responder's) UDP payload size. Values below 512 are treated as 512.
+    /// Requestor's (or responder's) UDP payload size. Values below 512 are treated as 512: parsing
+    /// raises them to 512 and encoding never writes less.
     public var udpPayloadSize: UInt16
     /// Upper 8 bits of the 12-bit rcode.
     public var extendedRcode: UInt8
@@ -72,6 +73,7 @@ public enum EDNSOption: Hashable, Sendable {
             let text = r.rest()
             return .extendedError(ExtendedError(code: EDECode(info), extraText: String(decoding: text, as: UTF8.self)))
         case .clientSubnet:
+            guard len >= 4 else { throw DNSWireError(.badEDNS, at: start, "ECS shorter than 4 bytes") }
             let family = try r.u16()
             let source = Int(try r.u8())
             let scope = Int(try r.u8())
@@ -121,6 +123,7 @@ public enum EDNSOption: Hashable, Sendable {
             w.append(c)
             w.append(s)
         case .padding(let n):
+            guard (0...0xFFFF).contains(n) else { throw DNSWireError(.badEDNS, at: -1, "padding of \(n) bytes") }
             w.append(repeatElement(UInt8(0), count: n))
         case .unknown(_, let d):
             w.append(d)
@@ -139,7 +142,21 @@ public struct ExtendedError: Hashable, Sendable, CustomStringConvertible {
         self.code = code
         self.extraText = extraText
     }
-    public var description: String { extraText.isEmpty ? "EDE \(code.rawValue)" : "EDE \(code.rawValue) (\(extraText))" }
+    /// `EDE 15 (extra text)`; control characters in the text, which comes from the network, are
+    /// written as `\DDD` so they cannot break a log line.
+    public var description: String {
+        guard !extraText.isEmpty else { return "EDE \(code.rawValue)" }
+        var text = ""
+        for u in extraText.unicodeScalars {
+            if u.value < 0x20 || u.value == 0x7F {
+                let d = String(u.value)
+                text += "\\" + String(repeating: "0", count: 3 - d.count) + d
+            } else {
+                text.unicodeScalars.append(u)
+            }
+        }
+        return "EDE \(code.rawValue) (\(text))"
+    }
 }
 
 /// RFC 7871 EDNS Client Subnet.

@@ -128,8 +128,10 @@ public struct Message: Hashable, Sendable {
             if case .opt(let options) = rr.rdata {
                 guard edns == nil else { throw DNSWireError(.badEDNS, at: start, "more than one OPT record") }
                 guard rr.name.isRoot else { throw DNSWireError(.badEDNS, at: start, "OPT owner is not the root") }
+                // RFC 6891 §6.2.3: a payload size below 512 is treated as 512. Normalising here
+                // keeps parse -> encode -> parse stable (encodeOPT never writes less than 512).
                 edns = EDNS(
-                    udpPayloadSize: rr.rrClass.rawValue, extendedRcode: UInt8(rr.ttl >> 24),
+                    udpPayloadSize: max(512, rr.rrClass.rawValue), extendedRcode: UInt8(rr.ttl >> 24),
                     version: UInt8((rr.ttl >> 16) & 0xFF), dnssecOK: rr.ttl & 0x8000 != 0,
                     otherFlags: UInt16(rr.ttl & 0x7FFF), options: options)
             } else {
@@ -176,8 +178,12 @@ public struct Message: Hashable, Sendable {
 
     /// Like `encode`, also returning the offset of every TTL field written.
     public func encodeRecordingTTLs(maxSize: Int = 65535) throws(DNSWireError) -> (bytes: [UInt8], ttlOffsets: [Int]) {
+        guard questions.count <= 0xFFFF else {
+            throw DNSWireError(.messageTooLarge, at: -1, "\(questions.count) questions")
+        }
         let opt = try edns.map { e throws(DNSWireError) -> [UInt8] in try Self.encodeOPT(e, rcode: rcode) }
-        let budget = maxSize - (opt?.count ?? 0)
+        // No DNS message is longer than 65535 bytes, whatever the caller allows.
+        let budget = min(maxSize, 65535) - (opt?.count ?? 0)
         var w = WireWriter(capacity: 512)
         var h = header
         w.u16(h.id)
@@ -199,7 +205,7 @@ public struct Message: Hashable, Sendable {
             for rr in section {
                 let mark = w.count
                 let ttlAt = try Self.encodeRecord(rr, into: &w)
-                if w.count > budget || w.count > 65535 {
+                if w.count > budget {
                     w.rollback(to: mark)
                     if i < 2 { truncated = true }
                     break sections
@@ -268,7 +274,9 @@ public struct Message: Hashable, Sendable {
         let lenAt = w.count
         w.u16(0)
         for o in e.options { try o.encode(into: &w) }
-        w.set16(UInt16(w.count - lenAt - 2), at: lenAt)
+        let len = w.count - lenAt - 2
+        guard len <= 0xFFFF else { throw DNSWireError(.badEDNS, at: -1, "OPT RDATA longer than 65535") }
+        w.set16(UInt16(len), at: lenAt)
         return w.bytes
     }
 }

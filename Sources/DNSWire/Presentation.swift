@@ -20,6 +20,11 @@ extension RData: CustomStringConvertible {
             return "\(n.order) \(n.preference) \(Presentation.quoted(n.flags)) \(Presentation.quoted(n.services)) "
                 + "\(Presentation.quoted(n.regexp)) \(n.replacement)"
         case .caa(let flags, let tag, let value):
+            // RFC 8659 §4.1.1: the tag is ASCII letters and digits. Anything else (hostile data, and
+            // text that could break a log line) prints in the generic form instead.
+            guard !tag.isEmpty, tag.allSatisfy(Presentation.isAlphanumeric) else {
+                return Presentation.generic((try? wireBytes()) ?? [])
+            }
             return "\(flags) \(String(decoding: tag, as: UTF8.self)) \(Presentation.quoted(value))"
         case .svcb(let s), .https(let s):
             var parts = ["\(s.priority)", s.target.description]
@@ -41,8 +46,7 @@ extension RData: CustomStringConvertible {
             return "\(n.hashAlgorithm) \(n.flags) \(n.iterations) \(salt)"
         case .tlsa(let u, let s, let m, let d): return "\(u) \(s) \(m) \(Presentation.hex(d).uppercased())"
         case .opt(let options): return options.map { "\($0)" }.joined(separator: " ")
-        case .unknown(_, let bytes):
-            return bytes.isEmpty ? "\\# 0" : "\\# \(bytes.count) \(Presentation.hex(bytes).uppercased())"
+        case .unknown(_, let bytes): return Presentation.generic(bytes)
         }
     }
 }
@@ -59,7 +63,7 @@ extension EDNSOption: CustomStringConvertible {
             return "ECS \(text)/\(c.sourcePrefix)/\(c.scopePrefix)"
         case .cookie(let c, let s): return "COOKIE \(Presentation.hex(c))\(Presentation.hex(s))"
         case .padding(let n): return "PADDING \(n)"
-        case .unknown(let code, let d): return "\(code) \(Presentation.hex(d))"
+        case .unknown(let code, let d): return d.isEmpty ? "\(code)" : "\(code) \(Presentation.hex(d))"
         }
     }
 }
@@ -67,6 +71,15 @@ extension EDNSOption: CustomStringConvertible {
 /// Helpers for presentation text.
 public enum Presentation {
     static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// RFC 3597 §5 generic RDATA: `\# length hex`.
+    public static func generic(_ bytes: [UInt8]) -> String {
+        bytes.isEmpty ? "\\# 0" : "\\# \(bytes.count) \(hex(bytes).uppercased())"
+    }
+
+    static func isAlphanumeric(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+    }
 
     public static func hex(_ bytes: [UInt8]) -> String {
         var out = [UInt8]()
@@ -121,9 +134,10 @@ public enum Presentation {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static let b32 = Array("0123456789ABCDEFGHIJKLMNOPQRSTUV".utf8)
+    static let b32 = Array("0123456789abcdefghijklmnopqrstuv".utf8)
 
-    /// Base32 with the extended hex alphabet, no padding (RFC 5155 §3.3).
+    /// Base32 with the extended hex alphabet, no padding (RFC 5155 §3.3). The digits are
+    /// case-insensitive; lowercase matches knot/kdig and the hashed owner names of NSEC3 records.
     public static func base32hex(_ bytes: [UInt8]) -> String {
         var out = [UInt8]()
         var buffer: UInt64 = 0
@@ -192,7 +206,7 @@ public enum Presentation {
             var r = WireReader(v)
             while !r.isAtEnd {
                 guard let id = try? r.characterString() else { return "key1=\(quoted(v))" }
-                ids.append(String(decoding: id, as: UTF8.self))
+                ids.append(alpnID(id))
             }
             return "alpn=" + ids.joined(separator: ",")
         case RData.SvcParam.noDefaultALPN where v.isEmpty: return "no-default-alpn"
@@ -208,6 +222,27 @@ public enum Presentation {
         case RData.SvcParam.dohpath: return "dohpath=" + quoted(v)
         default: return v.isEmpty ? "key\(p.key)" : "key\(p.key)=\(quoted(v))"
         }
+    }
+
+    /// One ALPN id in a value-list (RFC 9460 Appendix A.1): a comma or backslash inside the id is
+    /// escaped for the list (`\,`, `\\`) and that backslash again for the zone file, so a comma
+    /// prints as `\\,`; bytes that are not printable ASCII print as `\DDD`.
+    static func alpnID(_ id: [UInt8]) -> String {
+        var s = ""
+        for b in id {
+            switch b {
+            case UInt8(ascii: ","): s += "\\\\,"
+            case UInt8(ascii: "\\"): s += "\\\\\\\\"
+            case UInt8(ascii: "\""), UInt8(ascii: ";"), UInt8(ascii: "("), UInt8(ascii: ")"):
+                s.append("\\")
+                s.unicodeScalars.append(Unicode.Scalar(b))
+            case 0x21...0x7E: s.unicodeScalars.append(Unicode.Scalar(b))
+            default:
+                let d = String(b)
+                s += "\\" + String(repeating: "0", count: 3 - d.count) + d
+            }
+        }
+        return s
     }
 
     static func svcKeyName(_ k: UInt16) -> String {
