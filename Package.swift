@@ -7,7 +7,7 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "Bulwark",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "bulwark", targets: ["bulwark"]),
         .library(name: "DNSWire", targets: ["DNSWire"]),
@@ -26,11 +26,13 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
-        // NIO listeners (UDP, TCP) and the upstream client.
+        // recvmmsg/sendmmsg for the native UDP engine (needs _GNU_SOURCE, so it is C).
+        .target(name: "CBulwarkNet"),
+        // NIO listeners (UDP, TCP), the native UDP engine and the upstream client.
         .target(
             name: "DNSTransport",
             dependencies: [
-                "DNSWire",
+                "DNSWire", "CBulwarkNet",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -84,9 +86,10 @@ let package = Package(
         .target(
             name: "DNSTestSupport",
             dependencies: [
-                "DNSWire",
+                "DNSWire", "Resolver",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -98,19 +101,34 @@ let package = Package(
         .testTarget(
             name: "DNSTransportTests",
             dependencies: [
-                "DNSTransport", "DNSTestSupport",
+                "DNSTransport", "DNSWire", "DNSTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ResolverTests",
-            dependencies: ["Resolver", "DNSTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")],
+            dependencies: [
+                "Resolver", "DNSWire", "DNSTransport", "DNSTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["Pipeline", "DNSTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")],
+            dependencies: [
+                "Pipeline", "Resolver", "DNSWire", "DNSTransport", "DNSTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -25,6 +25,7 @@ public struct RawConfig: Sendable, Equatable {
     public var upstreamTimeoutMs: Int?
     public var upstreamMaxAttempts: Int?
     public var udpMaxSize: Int?
+    public var udpEngine: String?
     public var tcpIdleTimeoutMs: Int?
     public var tcpMaxConnections: Int?
     public var tcpMaxInFlight: Int?
@@ -109,6 +110,7 @@ public struct RawConfig: Sendable, Equatable {
         int("upstream.timeout-ms", "BULWARK_UPSTREAM_TIMEOUT_MS", \.upstreamTimeoutMs),
         int("upstream.max-attempts", "BULWARK_UPSTREAM_MAX_ATTEMPTS", \.upstreamMaxAttempts),
         int("udp.max-size", "BULWARK_UDP_MAX_SIZE", \.udpMaxSize),
+        str("udp.engine", "BULWARK_UDP_ENGINE", \.udpEngine),
         int("tcp.idle-timeout-ms", "BULWARK_TCP_IDLE_TIMEOUT_MS", \.tcpIdleTimeoutMs),
         int("tcp.max-connections", "BULWARK_TCP_MAX_CONNECTIONS", \.tcpMaxConnections),
         int("tcp.max-in-flight", "BULWARK_TCP_MAX_IN_FLIGHT", \.tcpMaxInFlight),

@@ -28,6 +28,13 @@ public final class DNSServer: Service, Sendable {
     let logger: Logger
     let processors: [NIOLoopBound<DNSProcessor>]
     let registry: ProcessorRegistry
+    /// Native UDP engine processors, one per loop (handed to the engine's threads at start).
+    let engineProcessors: EngineProcessors
+
+    final class EngineProcessors: @unchecked Sendable {
+        let all: [EngineProcessor]
+        init(_ all: [EngineProcessor]) { self.all = all }
+    }
 
     public init(settings: Settings, logger: Logger) async throws {
         self.settings = settings
@@ -36,12 +43,15 @@ public final class DNSServer: Service, Sendable {
         self.group = group
         var processors: [NIOLoopBound<DNSProcessor>] = []
         var byLoop: [ObjectIdentifier: NIOLoopBound<any QueryProcessor>] = [:]
+        var engines: [EngineProcessor] = []
         for loop in group.makeIterator() {
+            let replica = settings.udpEngine == .native ? ReplicaCache(config: Self.perLoopCache(settings)) : nil
             let bound = try await loop.submit {
                 let stats = StatsBox()
                 let cache = ResponseCache(config: Self.perLoopCache(settings))
                 let forwarder = Forwarder(upstreams: settings.upstreams, config: settings.forwarder, loop: loop)
                 let resolver = CachingResolver(cache: cache, forwarder: forwarder, loop: loop)
+                if let replica { resolver.replicate = { replica.push($0) } }
                 let chain = QueryChain.build(
                     .init(acl: AccessList(allow: settings.allow), resolver: resolver, stats: stats, maxUDPSize: settings.maxUDPSize))
                 let p = DNSProcessor(
@@ -50,11 +60,18 @@ public final class DNSServer: Service, Sendable {
                 return NIOLoopBound(p, eventLoop: loop)
             }.get()
             processors.append(bound)
+            if let replica {
+                let stats = StatsBox()
+                let chain = QueryChain.build(
+                    .init(acl: AccessList(allow: settings.allow), resolution: .handoff(replica), stats: stats, maxUDPSize: settings.maxUDPSize))
+                engines.append(EngineProcessor(chain: chain, replica: replica, stats: stats, loopProcessor: bound))
+            }
             let erased = try await loop.submit { NIOLoopBound<any QueryProcessor>(bound.value, eventLoop: loop) }.get()
             byLoop[ObjectIdentifier(loop)] = erased
         }
         self.processors = processors
         self.registry = ProcessorRegistry(byLoop: byLoop)
+        self.engineProcessors = EngineProcessors(engines)
     }
 
     /// Each loop has its own cache (no locks); the memory bound is split between them.
@@ -67,16 +84,27 @@ public final class DNSServer: Service, Sendable {
     public func run() async throws {
         var udp: [any Channel] = []
         var tcp: [any Channel] = []
+        var engine: NativeUDPEngine? = nil
         do {
+            if settings.udpEngine == .native {
+                let engines = engineProcessors
+                engine = try NativeUDPEngine(
+                    addresses: settings.listen.enumerated().map { ($1, $0) }, group: group, registry: registry, logger: logger,
+                    makeProcessor: { i, _ in engines.all[i] })
+            }
             for (i, address) in settings.listen.enumerated() {
-                udp += try await UDPListener.bind(
-                    address: address, listener: i, group: group, registry: registry, logger: logger)
+                if settings.udpEngine == .nio {
+                    udp += try await UDPListener.bind(
+                        address: address, listener: i, group: group, registry: registry, logger: logger)
+                }
                 tcp.append(
                     try await TCPListener.bind(
                         address: address, listener: i, group: group, registry: registry, limits: settings.tcp, logger: logger))
                 logger.info("listening", metadata: ["address": "\(address)", "transports": "udp,tcp"])
             }
         } catch {
+            engine?.stopReading()
+            engine?.close()
             for c in udp + tcp { try? await c.close() }
             try? await group.shutdownGracefully()
             throw AppError(.startup, "\(error)")
@@ -86,6 +114,7 @@ public final class DNSServer: Service, Sendable {
             metadata: [
                 "upstreams": "\(settings.upstreams.map { "\($0)" }.joined(separator: ","))",
                 "threads": "\(settings.threads)",
+                "udp-engine": "\(settings.udpEngine)",
             ])
 
         // Wait for SIGTERM/SIGINT (graceful shutdown of the service group).
@@ -95,6 +124,7 @@ public final class DNSServer: Service, Sendable {
         logger.info("draining")
         for c in tcp { try? await c.close() }
         for c in udp { try? await c.setOption(.autoRead, value: false).get() }
+        engine?.stopReading()
         let deadline = NIODeadline.now() + settings.drainTimeout
         while NIODeadline.now() < deadline {
             let busy = (try? await snapshots().reduce(0) { $0 + $1.upstreamInFlight + $1.pipeline.tcpConnections }) ?? 0
@@ -102,6 +132,7 @@ public final class DNSServer: Service, Sendable {
             try? await Task.sleep(nanoseconds: 50_000_000)
         }
         for c in udp { try? await c.close() }
+        engine?.close()
         try? await group.shutdownGracefully()
         logger.info("stopped")
     }
@@ -119,6 +150,10 @@ public final class DNSServer: Service, Sendable {
                     prefetches: r.prefetches, coalesced: r.coalesced, upstreamInFlight: r.forwarder.inFlightCount)
             }.get()
             out.append(snap)
+        }
+        // Engine threads publish their counters every 100 ms; add them to their loop's.
+        for (i, e) in engineProcessors.all.enumerated() where i < out.count {
+            out[i].pipeline = out[i].pipeline + e.published.withLock { $0 }
         }
         return out
     }

@@ -8,6 +8,8 @@ import Resolver
 /// Validated, normalised settings: what the server runs with.
 public struct Settings: Sendable {
     public enum LogFormat: String, Sendable { case text, json }
+    /// How UDP is served: Bulwark's own batched socket threads, or SwiftNIO datagram channels.
+    public enum UDPEngine: String, Sendable { case native, nio }
 
     public var listen: [SocketAddress]
     public var upstreams: [SocketAddress]
@@ -20,6 +22,7 @@ public struct Settings: Sendable {
     public var cache: CacheConfig
     public var forwarder: ForwarderConfig
     public var maxUDPSize: Int
+    public var udpEngine: UDPEngine
     public var tcp: TCPLimits
     public var maxTCPConnections: Int
     public var drainTimeout: TimeAmount
@@ -105,6 +108,9 @@ public struct Settings: Sendable {
         }
         let udpMax = raw.udpMaxSize ?? 1232
         guard (512...4096).contains(udpMax) else { throw AppError(.config, "udp.max-size: 512 to 4096") }
+        guard let engine = UDPEngine(rawValue: raw.udpEngine ?? "native") else {
+            throw AppError(.config, "udp.engine: native or nio")
+        }
         var tcp = TCPLimits()
         if let v = raw.tcpIdleTimeoutMs {
             guard (100...3_600_000).contains(v) else { throw AppError(.config, "tcp.idle-timeout-ms: 100 to 3600000") }
@@ -121,7 +127,7 @@ public struct Settings: Sendable {
         return Settings(
             listen: listen, upstreams: upstreams, threads: threads == 0 ? max(1, coreCount) : threads,
             dataDirectory: raw.data ?? "./bulwark-data", metrics: metrics, logFormat: format, logLevel: level, allow: allow,
-            cache: cache, forwarder: fwd, maxUDPSize: udpMax, tcp: tcp, maxTCPConnections: maxConn,
+            cache: cache, forwarder: fwd, maxUDPSize: udpMax, udpEngine: engine, tcp: tcp, maxTCPConnections: maxConn,
             drainTimeout: .milliseconds(Int64(drain)), skippedSelf: skipped)
     }
 

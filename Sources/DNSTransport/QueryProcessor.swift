@@ -26,7 +26,7 @@ public enum QueryReply {
 /// Handles raw queries for one event loop. Listeners call it on that loop only, so an
 /// implementation can keep loop-local state (cache, counters) without locks.
 public protocol QueryProcessor: AnyObject {
-    func process(_ query: ByteBuffer, client: SocketAddress, transport: TransportKind, listener: Int) -> QueryReply
+    func process(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int) -> QueryReply
     /// Called when a TCP connection is accepted (true) or closed (false), for connection limits
     /// and metrics. Returns false to refuse the connection.
     func tcpConnection(opened: Bool) -> Bool

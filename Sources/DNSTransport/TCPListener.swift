@@ -75,7 +75,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
     var inputClosed = false
     var accepted = false
     var readPaused = false
-    var remote: SocketAddress?
+    var remote: ClientAddress?
     var needsFlush = false
 
     init(processor: any QueryProcessor, listener: Int, limits: TCPLimits, logger: Logger) {
@@ -86,7 +86,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        remote = context.channel.remoteAddress
+        remote = context.channel.remoteAddress.map(ClientAddress.init)
         accepted = processor.tcpConnection(opened: true)
         if !accepted {
             context.close(promise: nil)

@@ -76,7 +76,7 @@ final class UDPQueryHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let client = envelope.remoteAddress
-        switch processor.process(envelope.data, client: client, transport: .udp, listener: listener) {
+        switch processor.process(envelope.data, client: ClientAddress(client), transport: .udp, listener: listener) {
         case .now(let buffer):
             context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: buffer)), promise: nil)
             needsFlush = true

@@ -17,20 +17,41 @@ public final class QueryChain {
 
     public struct Parts {
         public var acl: AccessList
-        public var resolver: CachingResolver
+        public var resolution: Resolution
         public var stats: StatsBox
         public var maxUDPSize: Int
         public init(acl: AccessList, resolver: CachingResolver, stats: StatsBox, maxUDPSize: Int) {
+            self.init(acl: acl, resolution: .forward(resolver), stats: stats, maxUDPSize: maxUDPSize)
+        }
+        public init(acl: AccessList, resolution: Resolution, stats: StatsBox, maxUDPSize: Int) {
             self.acl = acl
-            self.resolver = resolver
+            self.resolution = resolution
             self.stats = stats
             self.maxUDPSize = maxUDPSize
         }
     }
 
+    /// How the Cache and Resolve positions are filled.
+    public enum Resolution {
+        /// On an event loop: the loop's cache, and upstream queries.
+        case forward(CachingResolver)
+        /// On a native UDP engine thread: its replica cache, and a handoff to the loop.
+        case handoff(ReplicaCache)
+    }
+
     /// The one place the order of the chain is written down.
     public static func build(_ p: Parts) -> QueryChain {
-        QueryChain(
+        let cacheStage: any QueryStage
+        let resolveStage: any QueryStage
+        switch p.resolution {
+        case .forward(let resolver):
+            cacheStage = CacheStage(resolver: resolver, stats: p.stats)
+            resolveStage = ResolveStage(resolver: resolver, stats: p.stats)
+        case .handoff(let replica):
+            cacheStage = CacheStage(resolver: replica, stats: p.stats, countsMisses: false)
+            resolveStage = HandoffStage()
+        }
+        return QueryChain(
             stages: [
                 // 1. Reject what is malformed, unsupported or from a client outside the ACL,
                 //    before spending anything on it.
@@ -46,9 +67,10 @@ public final class QueryChain {
                 // 5. Names we answer ourselves (localhost, invalid) never reach the cache or upstream.
                 LocalDataStage(),
                 // 6. Raw cached answers, shared by every tenant.
-                CacheStage(resolver: p.resolver, stats: p.stats),
-                // 7. Ask upstream for what the cache did not have (the only asynchronous stage).
-                ResolveStage(resolver: p.resolver, stats: p.stats),
+                cacheStage,
+                // 7. Ask upstream for what the cache did not have (the only asynchronous stage);
+                //    on an engine thread, hand the query to the event loop instead.
+                resolveStage,
                 // 8. The answer's CNAME targets and addresses against the tenant's policy; runs on
                 //    cached and fresh answers alike.
                 PolicyAnswerStage(),
@@ -75,6 +97,8 @@ public final class QueryChain {
                 return .done(finalize.finalize(&ctx))
             case .drop:
                 return .done(nil)
+            case .handoff:
+                return .done(nil)
             case .wait(let future):
                 let next = i + 1
                 let captured = ctx
@@ -91,5 +115,30 @@ public final class QueryChain {
             }
         }
         return .done(finalize.finalize(&ctx))
+    }
+
+    public enum SyncResult {
+        case answered
+        case dropped
+        case handoff
+    }
+
+    /// Runs the chain without waiting (native UDP engine threads), writing the answer into `out`.
+    public func runSync(_ ctx: inout QueryContext, into out: inout ByteBuffer) -> SyncResult {
+        var i = 0
+        while i < stages.count {
+            switch stages[i].process(&ctx) {
+            case .next:
+                i += 1
+            case .answer(let answer):
+                ctx.response = answer
+                return finalize.finalize(&ctx, into: &out) ? .answered : .dropped
+            case .drop:
+                return .dropped
+            case .handoff, .wait:
+                return .handoff
+            }
+        }
+        return finalize.finalize(&ctx, into: &out) ? .answered : .dropped
     }
 }

@@ -20,7 +20,7 @@ public final class DNSProcessor: QueryProcessor {
         self.maxTCPConnections = maxTCPConnections
     }
 
-    public func process(_ query: ByteBuffer, client: SocketAddress, transport: TransportKind, listener: Int) -> QueryReply {
+    public func process(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int) -> QueryReply {
         var ctx = QueryContext(packet: query, client: client, transport: transport, listener: listener)
         switch chain.run(&ctx, on: loop) {
         case .done(let bytes?):

@@ -12,7 +12,7 @@ public struct QueryContext: Sendable {
     /// The fully parsed query: set by Sanitize when the scan was not enough, nil on the hot path.
     public var query: Message?
     public var parseError: DNSWireError?
-    public let client: SocketAddress
+    public let client: ClientAddress
     public let transport: TransportKind
     /// Index of the listener the query arrived on.
     public let listener: Int
@@ -24,12 +24,16 @@ public struct QueryContext: Sendable {
     public var finalRcode: Rcode = .noError
     public var cacheHit = false
 
-    public init(packet: ByteBuffer, client: SocketAddress, transport: TransportKind, listener: Int) {
+    public init(packet: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int) {
         self.packet = packet
         self.scan = packet.withUnsafeReadableBytes { QueryScan.scan($0) }
         self.client = client
         self.transport = transport
         self.listener = listener
+    }
+
+    public init(packet: ByteBuffer, client: SocketAddress, transport: TransportKind, listener: Int) {
+        self.init(packet: packet, client: ClientAddress(client), transport: transport, listener: listener)
     }
 
     public init(raw: [UInt8], client: SocketAddress, transport: TransportKind, listener: Int) {
@@ -45,8 +49,15 @@ public struct QueryContext: Sendable {
     /// End of the question in the packet, when `hasSingleQuestion`.
     public var questionEnd: Int? {
         if scan.outcome == .query { return scan.questionEnd }
-        if let q = query, q.questions.count == 1 { return 12 + q.questions[0].name.wire.count + 4 }
-        return nil
+        guard let q = query, q.questions.count == 1 else { return nil }
+        // Only when the name is written out literally at 12 (no compression pointer): then the
+        // packet's bytes are the question.
+        let name = q.questions[0].name.wire
+        let end = 12 + name.count + 4
+        let literal = packet.withUnsafeReadableBytes { p in
+            end <= p.count && p[12..<(12 + name.count)].elementsEqual(name)
+        }
+        return literal ? end : nil
     }
 
     public var dnssecOK: Bool { scan.outcome == .query ? scan.dnssecOK : (query?.edns?.dnssecOK ?? false) }
@@ -83,6 +94,8 @@ public enum StageOutcome {
     case drop
     /// Wait for this answer (stored in `response`), then go on with the next stage.
     case wait(EventLoopFuture<CachedAnswer>)
+    /// This thread cannot go on (it does no upstream I/O): hand the query to the event loop.
+    case handoff
 }
 
 /// One position in the query chain. Stages run on the query's event loop and must not block.

@@ -14,6 +14,8 @@ public struct PipelineStats: Sendable {
     public var truncated: UInt64 = 0
     public var tcpConnections: Int = 0
     public var tcpConnectionsRefused: UInt64 = 0
+    /// Queries a native UDP engine thread passed to its event loop.
+    public var handoffs: UInt64 = 0
     public init() {}
 
     @inline(__always)
@@ -32,6 +34,7 @@ public struct PipelineStats: Sendable {
         s.truncated += b.truncated
         s.tcpConnections += b.tcpConnections
         s.tcpConnectionsRefused += b.tcpConnectionsRefused
+        s.handoffs += b.handoffs
         return s
     }
 }

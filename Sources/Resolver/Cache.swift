@@ -150,6 +150,8 @@ public final class ResponseCache {
     var tail = -1
     public private(set) var bytes = 0
     public private(set) var evictions: UInt64 = 0
+    /// The hold time set by the last `stale(_:)`.
+    public private(set) var lastStaleHold: UInt64 = 0
 
     public init(config: CacheConfig, clock: any ResolverClock = SystemClock()) {
         self.config = config
@@ -158,7 +160,7 @@ public final class ResponseCache {
 
     public var count: Int { index.count }
 
-    var nowSeconds: UInt64 { clock.nanoseconds() / 1_000_000_000 }
+    public var nowSeconds: UInt64 { clock.nanoseconds() / 1_000_000_000 }
 
     public enum Lookup {
         case miss
@@ -227,17 +229,21 @@ public final class ResponseCache {
         return .hit(CachedAnswer(wire: e.wire, rcode: e.rcode, ttlOffsets: e.ttlOffsets, age: UInt32(elapsed)), prefetch: prefetch)
     }
 
-    /// An expired (or fresh) entry within the stale window, served with the stale TTL and EDE 3,
+    /// An expired entry within the stale window, served with the stale TTL and EDE 3,
     /// and held so that the next `staleRefreshInterval` seconds serve it without asking upstream.
     public func stale(_ key: CacheKey) -> CachedAnswer? {
         guard config.serveStale, let i = slotIndex(key) else { return nil }
         let now = nowSeconds
         let e = slots[i].entry
+        // Only expired entries are stale: a failed prefetch of a fresh entry is no reason to
+        // change how it is served.
+        guard now >= e.storedAt + UInt64(e.ttl) else { return nil }
         guard now < e.storedAt + UInt64(e.ttl) + UInt64(config.maxStale) else {
             remove(i)
             return nil
         }
         slots[i].entry.staleHoldUntil = now + UInt64(config.staleRefreshInterval)
+        lastStaleHold = slots[i].entry.staleHoldUntil
         slots[i].entry.prefetching = false
         touch(i)
         return staleAnswer(e)
@@ -271,6 +277,11 @@ public final class ResponseCache {
         let entry = Entry(
             wire: wire, ttlOffsets: ttlOffsets, rcode: response.rcode, storedAt: nowSeconds, ttl: ttl,
             originalTTL: ttl, size: wire.count + offsets.count * 2 + key.name.count + 160)
+        store(key, entry)
+        return answer
+    }
+
+    func store(_ key: CacheKey, _ entry: Entry) {
         let hash = key.hash
         if let i = index[hash] {
             // Same key, or (rarely) another key with the same hash: the newer one wins.
@@ -297,7 +308,36 @@ public final class ResponseCache {
             remove(tail)
             evictions += 1
         }
-        return answer
+    }
+
+    /// What a replica needs to hold the same entry: see `insertReplica`.
+    public struct ReplicaRecord: Sendable {
+        public var key: CacheKey
+        public var wire: [UInt8]
+        public var ttlOffsets: [UInt16]
+        public var rcode: Rcode
+        public var ttl: UInt32
+        public var storedAt: UInt64
+    }
+
+    /// The stored entry of `key`, for replication to another thread's cache.
+    public func replicaRecord(_ key: CacheKey) -> ReplicaRecord? {
+        guard let i = slotIndex(key) else { return nil }
+        let e = slots[i].entry
+        return ReplicaRecord(key: key, wire: e.wire, ttlOffsets: e.ttlOffsets, rcode: e.rcode, ttl: e.ttl, storedAt: e.storedAt)
+    }
+
+    /// Stores an entry exactly as another cache holds it (same insertion time, so both age alike).
+    public func insertReplica(_ r: ReplicaRecord) {
+        let entry = Entry(
+            wire: r.wire, ttlOffsets: r.ttlOffsets, rcode: r.rcode, storedAt: r.storedAt, ttl: r.ttl, originalTTL: r.ttl,
+            size: r.wire.count + r.ttlOffsets.count * 2 + r.key.name.count + 160)
+        store(r.key, entry)
+    }
+
+    /// Serve `key` stale without asking upstream until `until` (seconds), if it is still held.
+    public func holdStale(_ key: CacheKey, until: UInt64) {
+        if let i = slotIndex(key) { slots[i].entry.staleHoldUntil = until }
     }
 
     /// Decides cacheability and lifetime (RFC 2308), and clamps record TTLs.

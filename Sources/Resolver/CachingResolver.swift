@@ -12,6 +12,14 @@ public final class CachingResolver {
     public private(set) var coalesced: UInt64 = 0
     public private(set) var prefetches: UInt64 = 0
     public private(set) var staleServed: UInt64 = 0
+    /// Told of every entry stored and every stale hold, so replicas (the native UDP engine's
+    /// caches) can follow. Called on this loop.
+    public var replicate: ((ReplicaEvent) -> Void)?
+
+    public enum ReplicaEvent: Sendable {
+        case store(ResponseCache.ReplicaRecord)
+        case holdStale(CacheKey, until: UInt64)
+    }
 
     public init(cache: ResponseCache, forwarder: Forwarder, loop: any EventLoop) {
         self.cache = cache
@@ -64,6 +72,9 @@ public final class CachingResolver {
             .flatMapResult { message -> Result<CachedAnswer, any Error> in
                 let this = me.value
                 if let stored = this.cache.insert(key, response: message) {
+                    if let replicate = this.replicate, let record = this.cache.replicaRecord(key) {
+                        replicate(.store(record))
+                    }
                     return .success(stored)
                 }
                 // Not cacheable (e.g. NXDOMAIN without SOA): pass it on as it came.
@@ -80,6 +91,7 @@ public final class CachingResolver {
                 let this = me.value
                 if let stale = this.cache.stale(key) {
                     this.staleServed += 1
+                    this.replicate?(.holdStale(key, until: this.cache.lastStaleHold))
                     return this.loop.makeSucceededFuture(stale)
                 }
                 return this.loop.makeFailedFuture(error)

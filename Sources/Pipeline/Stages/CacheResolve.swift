@@ -6,12 +6,16 @@ import Resolver
 /// Answers are cached raw; policy verdicts are made after this stage, per tenant.
 public final class CacheStage: QueryStage {
     public let name = "Cache"
-    let resolver: CachingResolver
+    let resolver: any AnswerCache
     let stats: StatsBox
 
-    public init(resolver: CachingResolver, stats: StatsBox) {
+    /// False on engine threads: their misses are handed to the loop, which counts hit or miss.
+    let countsMisses: Bool
+
+    public init(resolver: any AnswerCache, stats: StatsBox, countsMisses: Bool = true) {
         self.resolver = resolver
         self.stats = stats
+        self.countsMisses = countsMisses
     }
 
     public func process(_ ctx: inout QueryContext) -> StageOutcome {
@@ -30,7 +34,7 @@ public final class CacheStage: QueryStage {
             if answer.extendedError?.code == .staleAnswer { stats.stats.staleAnswers += 1 }
             ctx.response = answer
             ctx.cacheHit = true
-        } else {
+        } else if countsMisses {
             stats.stats.cacheMisses += 1
         }
         return .next

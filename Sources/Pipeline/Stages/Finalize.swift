@@ -22,7 +22,13 @@ public final class FinalizeStage: QueryStage {
 
     /// The response bytes; nil when nothing should be sent.
     public func finalize(_ ctx: inout QueryContext) -> ByteBuffer? {
-        guard let answer = ctx.response, answer.wire.count >= 12, ctx.packet.readableBytes >= 12 else { return nil }
+        var out = allocator.buffer(capacity: (ctx.response?.wire.count ?? 0) + 64)
+        return finalize(&ctx, into: &out) ? out : nil
+    }
+
+    /// Writes the response into `out` (appending); false when nothing should be sent.
+    public func finalize(_ ctx: inout QueryContext, into out: inout ByteBuffer) -> Bool {
+        guard let answer = ctx.response, answer.wire.count >= 12, ctx.packet.readableBytes >= 12 else { return false }
         let packet = ctx.packet
         let base = packet.readerIndex
         let queryFlags = packet.getInteger(at: base + 2, as: UInt16.self)!
@@ -56,10 +62,12 @@ public final class FinalizeStage: QueryStage {
         ctx.finalRcode = answer.rcode
         stats.stats.count(ctx.transport, answer.rcode)
         if wire.count + optLength > limit {
-            return truncated(ctx, answer: answer, flags: flags, limit: limit)
+            guard let t = truncated(ctx, answer: answer, flags: flags, limit: limit) else { return false }
+            out.writeImmutableBuffer(t)
+            return true
         }
 
-        var out = allocator.buffer(capacity: wire.count + optLength)
+        let messageStart = out.writerIndex
         out.writeInteger(packet.getInteger(at: base, as: UInt16.self)!)
         out.writeInteger(flags)
         let ar = (UInt16(wire[10]) << 8 | UInt16(wire[11])) + (optLength > 0 ? 1 : 0)
@@ -73,7 +81,7 @@ public final class FinalizeStage: QueryStage {
         }
         // Age the TTLs in place (the question has the same length in both, so offsets hold).
         if answer.age > 0 || answer.ttlOverride != nil {
-            let start = out.writerIndex - wire.count
+            let start = messageStart
             for off in answer.ttlOffsets {
                 let o = Int(off)
                 let t = UInt32(wire[o]) << 24 | UInt32(wire[o + 1]) << 16 | UInt32(wire[o + 2]) << 8 | UInt32(wire[o + 3])
@@ -83,7 +91,7 @@ public final class FinalizeStage: QueryStage {
         if optLength > 0 {
             writeOPT(into: &out, rcode: answer.rcode, dnssecOK: ctx.dnssecOK, ede: ede)
         }
-        return out
+        return true
     }
 
     func writeOPT(into out: inout ByteBuffer, rcode: Rcode, dnssecOK: Bool, ede: ExtendedError?) {

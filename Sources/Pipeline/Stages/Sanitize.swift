@@ -1,3 +1,4 @@
+import DNSTransport
 import DNSWire
 import NIOCore
 
@@ -70,46 +71,56 @@ public final class SanitizeStage: QueryStage {
 /// Which clients may query: a list of CIDRs, checked without allocating.
 public struct AccessList: Sendable {
     struct Entry: Sendable {
-        var v6: Bool
-        var bytes: [UInt8]  // 4 or 16
+        var family: UInt8
+        var high: UInt64
+        var low: UInt64
         var prefix: Int
     }
     let entries: [Entry]
     let allowAll: Bool
 
     public init(allow: [CIDR]) {
-        entries = allow.map { Entry(v6: $0.address.bytes.count == 16, bytes: $0.address.bytes, prefix: $0.prefixLength) }
+        entries = allow.map { c in
+            let a = ClientAddress(c.address, port: 0)
+            return Entry(family: a.family, high: a.high, low: a.low, prefix: c.prefixLength)
+        }
         allowAll = allow.contains { $0.prefixLength == 0 }
     }
 
-    /// Loopback and private networks (RFC 1918, RFC 4193, link-local) — Unbound allows only
-    /// localhost by default; we add private ranges since a resolver usually serves a LAN.
+    /// Loopback and private networks (RFC 1918, RFC 6598, RFC 4193, link-local). Unbound allows
+    /// only localhost by default; we add private ranges since a resolver usually serves a LAN.
     public static let defaultAllow: [CIDR] = [
         "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
         "::1/128", "fc00::/7", "fe80::/10",
     ].map { CIDR($0)! }
 
-    public func allows(_ address: SocketAddress) -> Bool {
+    public func allows(_ address: SocketAddress) -> Bool { allows(ClientAddress(address)) }
+
+    public func allows(_ client: ClientAddress) -> Bool {
         if allowAll { return true }
-        switch address {
-        case .v4(let a):
-            let v = UInt32(bigEndian: a.address.sin_addr.s_addr)
-            return entries.contains { e in
-                guard !e.v6 else { return false }
-                let net = UInt32(e.bytes[0]) << 24 | UInt32(e.bytes[1]) << 16 | UInt32(e.bytes[2]) << 8 | UInt32(e.bytes[3])
-                let mask: UInt32 = e.prefix == 0 ? 0 : ~UInt32(0) << UInt32(32 - e.prefix)
-                return v & mask == net & mask
+        if client.family == 0 { return true }  // unix domain socket: local by definition
+        let a = client.unmapped
+        for e in entries where e.family == a.family {
+            if a.family == 4 {
+                let mask: UInt64 = e.prefix == 0 ? 0 : (~UInt64(0) << UInt64(32 - e.prefix)) & 0xFFFF_FFFF
+                if a.low & mask == e.low & mask { return true }
+            } else {
+                let hiBits = min(64, e.prefix)
+                let loBits = max(0, e.prefix - 64)
+                let hiMask: UInt64 = hiBits == 0 ? 0 : ~UInt64(0) << UInt64(64 - hiBits)
+                let loMask: UInt64 = loBits == 0 ? 0 : ~UInt64(0) << UInt64(64 - loBits)
+                if a.high & hiMask == e.high & hiMask && a.low & loMask == e.low & loMask { return true }
             }
-        case .v6(let a):
-            let bytes = withUnsafeBytes(of: a.address.sin6_addr) { Array($0) }
-            if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
-                let mapped = IPAddress.v4(IPv4Address(bytes: bytes[12..<16]))
-                return entries.contains { !$0.v6 && CIDR(address: .v4(IPv4Address(bytes: $0.bytes)), prefixLength: $0.prefix).contains(mapped) }
-            }
-            let ip = IPAddress.v6(IPv6Address(bytes: bytes))
-            return entries.contains { $0.v6 && CIDR(address: .v6(IPv6Address(bytes: $0.bytes)), prefixLength: $0.prefix).contains(ip) }
-        case .unixDomainSocket:
-            return true
+        }
+        return false
+    }
+}
+
+extension ClientAddress {
+    init(_ ip: IPAddress, port: UInt16) {
+        switch ip {
+        case .v4(let a): self.init(v4: a.value, port: port)
+        case .v6(let a): self.init(v6: a.bytes, port: port)
         }
     }
 }

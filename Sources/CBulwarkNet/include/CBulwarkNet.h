@@ -1,0 +1,46 @@
+// Batched UDP I/O (recvmmsg/sendmmsg) for Bulwark's native UDP engine. A batch owns its buffers,
+// iovecs and address slots, so Swift never builds `struct mmsghdr` (it needs _GNU_SOURCE).
+#ifndef CBULWARKNET_H
+#define CBULWARKNET_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+typedef struct bw_batch bw_batch;
+
+/// A batch of `count` slots, each with an input buffer of `in_size` and an output buffer of `out_size` bytes.
+bw_batch *bw_batch_new(int count, int in_size, int out_size);
+void bw_batch_free(bw_batch *b);
+
+/// Opens a UDP socket bound to `addr` with SO_REUSEPORT (and SO_REUSEADDR), buffer sizes set.
+/// Returns the descriptor, or -errno.
+int bw_udp_open(const struct sockaddr *addr, socklen_t len, int rcvbuf, int sndbuf);
+
+/// Receives up to the batch size, blocking until at least one datagram arrives (MSG_WAITFORONE).
+/// Returns the number received, 0 on EINTR/EAGAIN, or -errno (e.g. after shutdown).
+int bw_recv(int fd, bw_batch *b);
+/// Like bw_recv, without waiting (after poll said the socket is readable).
+int bw_recv_nowait(int fd, bw_batch *b);
+
+/// Input slot `i`: data and length (truncated datagrams are flagged by `bw_in_truncated`).
+const unsigned char *bw_in_data(const bw_batch *b, int i, int *len);
+int bw_in_truncated(const bw_batch *b, int i);
+/// Input slot `i`: the sender's address.
+const struct sockaddr *bw_in_addr(const bw_batch *b, int i, socklen_t *len);
+
+/// Output slot `i`: a buffer of `bw_out_capacity` bytes.
+unsigned char *bw_out_buf(bw_batch *b, int i);
+int bw_out_capacity(const bw_batch *b);
+/// Queues output slot `i` (`len` bytes) to the sender of input slot `src`.
+void bw_out_queue(bw_batch *b, int i, int len, int src);
+/// Sends every queued output (sendmmsg, retried for partial sends); returns how many were sent.
+int bw_send(int fd, bw_batch *b);
+
+/// One datagram to `addr` (for answers completed on another thread).
+int bw_sendto(int fd, const void *data, size_t len, const struct sockaddr *addr, socklen_t alen);
+
+/// Wakes a thread blocked in bw_recv on `fd` (shutdown for reading); sending still works.
+void bw_shutdown(int fd);
+void bw_close(int fd);
+
+#endif

@@ -1,0 +1,147 @@
+#define _GNU_SOURCE
+#include "CBulwarkNet.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+struct bw_batch {
+    int count, in_size, out_size, queued;
+    unsigned char *in, *out;
+    struct iovec *in_iov, *out_iov;
+    struct sockaddr_storage *addr;
+    struct mmsghdr *in_msg, *out_msg;
+};
+
+bw_batch *bw_batch_new(int count, int in_size, int out_size) {
+    bw_batch *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->count = count;
+    b->in_size = in_size;
+    b->out_size = out_size;
+    b->in = calloc((size_t)count, (size_t)in_size);
+    b->out = calloc((size_t)count, (size_t)out_size);
+    b->in_iov = calloc((size_t)count, sizeof(struct iovec));
+    b->out_iov = calloc((size_t)count, sizeof(struct iovec));
+    b->addr = calloc((size_t)count, sizeof(struct sockaddr_storage));
+    b->in_msg = calloc((size_t)count, sizeof(struct mmsghdr));
+    b->out_msg = calloc((size_t)count, sizeof(struct mmsghdr));
+    if (!b->in || !b->out || !b->in_iov || !b->out_iov || !b->addr || !b->in_msg || !b->out_msg) {
+        bw_batch_free(b);
+        return NULL;
+    }
+    for (int i = 0; i < count; i++) {
+        b->in_iov[i].iov_base = b->in + (size_t)i * (size_t)in_size;
+        b->in_iov[i].iov_len = (size_t)in_size;
+        b->in_msg[i].msg_hdr.msg_iov = &b->in_iov[i];
+        b->in_msg[i].msg_hdr.msg_iovlen = 1;
+        b->in_msg[i].msg_hdr.msg_name = &b->addr[i];
+        b->out_iov[i].iov_base = b->out + (size_t)i * (size_t)out_size;
+        b->out_msg[i].msg_hdr.msg_iov = &b->out_iov[i];
+        b->out_msg[i].msg_hdr.msg_iovlen = 1;
+    }
+    return b;
+}
+
+void bw_batch_free(bw_batch *b) {
+    if (!b) return;
+    free(b->in);
+    free(b->out);
+    free(b->in_iov);
+    free(b->out_iov);
+    free(b->addr);
+    free(b->in_msg);
+    free(b->out_msg);
+    free(b);
+}
+
+int bw_udp_open(const struct sockaddr *addr, socklen_t len, int rcvbuf, int sndbuf) {
+    int fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    if (addr->sa_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (sndbuf > 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    if (bind(fd, addr, len) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+static int recv_batch(int fd, bw_batch *b, int flags) {
+    for (int i = 0; i < b->count; i++) {
+        b->in_msg[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
+        b->in_msg[i].msg_hdr.msg_flags = 0;
+    }
+    b->queued = 0;
+    int n = recvmmsg(fd, b->in_msg, (unsigned)b->count, flags, NULL);
+    if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+        return -errno;
+    }
+    return n;
+}
+
+int bw_recv(int fd, bw_batch *b) { return recv_batch(fd, b, MSG_WAITFORONE); }
+
+int bw_recv_nowait(int fd, bw_batch *b) { return recv_batch(fd, b, MSG_DONTWAIT); }
+
+const unsigned char *bw_in_data(const bw_batch *b, int i, int *len) {
+    *len = (int)b->in_msg[i].msg_len;
+    return b->in + (size_t)i * (size_t)b->in_size;
+}
+
+int bw_in_truncated(const bw_batch *b, int i) { return (b->in_msg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
+
+const struct sockaddr *bw_in_addr(const bw_batch *b, int i, socklen_t *len) {
+    *len = b->in_msg[i].msg_hdr.msg_namelen;
+    return (const struct sockaddr *)&b->addr[i];
+}
+
+unsigned char *bw_out_buf(bw_batch *b, int i) { return b->out + (size_t)i * (size_t)b->out_size; }
+
+int bw_out_capacity(const bw_batch *b) { return b->out_size; }
+
+void bw_out_queue(bw_batch *b, int i, int len, int src) {
+    int q = b->queued++;
+    b->out_iov[q].iov_base = b->out + (size_t)i * (size_t)b->out_size;
+    b->out_iov[q].iov_len = (size_t)len;
+    b->out_msg[q].msg_hdr.msg_name = &b->addr[src];
+    b->out_msg[q].msg_hdr.msg_namelen = b->in_msg[src].msg_hdr.msg_namelen;
+}
+
+int bw_send(int fd, bw_batch *b) {
+    int sent = 0;
+    while (sent < b->queued) {
+        int n = sendmmsg(fd, b->out_msg + sent, (unsigned)(b->queued - sent), 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            // The datagram at `sent` cannot go (e.g. EPERM, ENOBUFS): skip it, send the rest.
+            sent += 1;
+            continue;
+        }
+        sent += n;
+    }
+    b->queued = 0;
+    return sent;
+}
+
+int bw_sendto(int fd, const void *data, size_t len, const struct sockaddr *addr, socklen_t alen) {
+    ssize_t n = sendto(fd, data, len, 0, addr, alen);
+    return n < 0 ? -errno : (int)n;
+}
+
+void bw_shutdown(int fd) { shutdown(fd, SHUT_RD); }
+
+void bw_close(int fd) { close(fd); }

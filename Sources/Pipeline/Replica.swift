@@ -1,0 +1,151 @@
+import DNSTransport
+import DNSWire
+import NIOCore
+import Resolver
+import Synchronization
+
+/// Where the Cache stage looks: the event loop's `CachingResolver`, or the native UDP engine's
+/// replica of it.
+public protocol AnswerCache: AnyObject {
+    func cached(_ scan: QueryScan, packet: UnsafeRawBufferPointer, checkingDisabled: Bool) -> CachedAnswer?
+    func cached(_ key: CacheKey, question: Question, checkingDisabled: Bool) -> CachedAnswer?
+}
+
+extension CachingResolver: AnswerCache {}
+
+/// The cache of a native UDP engine thread: a copy of its event loop's cache, fed through an
+/// inbox that the thread drains at the start of each batch (one atomic load when empty). Only the
+/// engine thread reads or writes the cache itself; misses and prefetches go to the loop.
+public final class ReplicaCache: AnswerCache, @unchecked Sendable {
+    let cache: ResponseCache
+    let inbox = Mutex<[CachingResolver.ReplicaEvent]>([])
+    let pending = Atomic<Bool>(false)
+    /// Popular entries near expiry, to be refreshed by the loop after this batch.
+    var prefetchRequests: [(CacheKey, Question, Bool)] = []
+
+    public init(config: CacheConfig) {
+        cache = ResponseCache(config: config)
+    }
+
+    /// Any thread (the event loop): queue an update for the engine thread.
+    public func push(_ event: CachingResolver.ReplicaEvent) {
+        inbox.withLock { $0.append(event) }
+        pending.store(true, ordering: .releasing)
+    }
+
+    /// Engine thread: apply queued updates.
+    public func drain() {
+        guard pending.load(ordering: .acquiring) else { return }
+        pending.store(false, ordering: .relaxed)
+        let events = inbox.withLock { box -> [CachingResolver.ReplicaEvent] in
+            let e = box
+            box.removeAll(keepingCapacity: true)
+            return e
+        }
+        for e in events {
+            switch e {
+            case .store(let record): cache.insertReplica(record)
+            case .holdStale(let key, let until): cache.holdStale(key, until: until)
+            }
+        }
+    }
+
+    public var entries: Int { cache.count }
+    public var bytes: Int { cache.bytes }
+
+    public func cached(_ scan: QueryScan, packet: UnsafeRawBufferPointer, checkingDisabled: Bool) -> CachedAnswer? {
+        handle(cache.lookup(scan, packet: packet), checkingDisabled: checkingDisabled) {
+            let key = CacheKey(scan, packet: packet)
+            return (key, Question(name: Name(uncheckedWire: key.name), type: RRType(scan.qtype), rrClass: RRClass(scan.qclass)))
+        }
+    }
+
+    public func cached(_ key: CacheKey, question: Question, checkingDisabled: Bool) -> CachedAnswer? {
+        handle(cache.lookup(key), checkingDisabled: checkingDisabled) { (key, question) }
+    }
+
+    func handle(_ lookup: ResponseCache.Lookup, checkingDisabled: Bool, keyAndQuestion: () -> (CacheKey, Question)) -> CachedAnswer? {
+        switch lookup {
+        case .miss:
+            return nil
+        case .hit(let answer, let prefetch):
+            if prefetch {
+                let (key, question) = keyAndQuestion()
+                prefetchRequests.append((key, question, checkingDisabled))
+            }
+            return answer
+        case .staleHeld(let answer):
+            return answer
+        }
+    }
+}
+
+/// Resolve on a native UDP engine thread: the thread does no I/O but its own socket's, so the
+/// query goes to the event loop, whose full chain answers it on the same socket.
+public final class HandoffStage: QueryStage {
+    public let name = "Resolve"
+    public init() {}
+    public func process(_ ctx: inout QueryContext) -> StageOutcome {
+        ctx.response == nil ? .handoff : .next
+    }
+}
+
+/// The processor of a native UDP engine thread: the same chain (built by `QueryChain.build`), with
+/// the replica cache and the handoff in place of the resolver.
+public final class EngineProcessor: DatagramProcessor {
+    public let chain: QueryChain
+    public let replica: ReplicaCache
+    public let stats: StatsBox
+    let loopProcessor: NIOLoopBound<DNSProcessor>
+    var input = ByteBufferAllocator().buffer(capacity: 4096)
+    /// Counters for the metrics endpoint, copied from `stats` at most every 100 ms.
+    public let published = Mutex<PipelineStats>(PipelineStats())
+    var lastPublish: UInt64 = 0
+    let clock = SystemClock()
+
+    public init(chain: QueryChain, replica: ReplicaCache, stats: StatsBox, loopProcessor: NIOLoopBound<DNSProcessor>) {
+        self.chain = chain
+        self.replica = replica
+        self.stats = stats
+        self.loopProcessor = loopProcessor
+    }
+
+    public func beginBatch() {
+        replica.drain()
+    }
+
+    public func process(_ packet: UnsafeRawBufferPointer, client: ClientAddress, listener: Int, out: inout ByteBuffer) -> DatagramDisposition {
+        input.clear()
+        input.writeBytes(packet)
+        var ctx = QueryContext(packet: input, client: client, transport: .udp, listener: listener)
+        switch chain.runSync(&ctx, into: &out) {
+        case .answered: return .answer
+        case .dropped:
+            stats.stats.dropped += 1
+            return .drop
+        case .handoff:
+            stats.stats.handoffs += 1
+            return .handoff
+        }
+    }
+
+    public func endBatch() {
+        if !replica.prefetchRequests.isEmpty {
+            let requests = replica.prefetchRequests
+            replica.prefetchRequests.removeAll(keepingCapacity: true)
+            let bound = loopProcessor
+            bound.eventLoop.execute {
+                let resolver = bound.value.resolver
+                for (key, question, cd) in requests {
+                    _ = resolver.resolve(key, question: question, checkingDisabled: cd)
+                }
+            }
+        }
+        let now = clock.nanoseconds()
+        if now &- lastPublish > 100_000_000 {
+            lastPublish = now
+            let s = stats.stats
+            published.withLock { $0 = s }
+        }
+    }
+}
