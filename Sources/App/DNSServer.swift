@@ -69,6 +69,13 @@ public final class DNSServer: Service, Sendable {
             let erased = try await loop.submit { NIOLoopBound<any QueryProcessor>(bound.value, eventLoop: loop) }.get()
             byLoop[ObjectIdentifier(loop)] = erased
         }
+        // TCP queries follow the same name → loop partition as native UDP.
+        if settings.udpEngine == .native && processors.count > 1 {
+            for (i, p) in processors.enumerated() {
+                let all = processors
+                try await p.eventLoop.submit { p.value.shard = (i, all) }.get()
+            }
+        }
         self.processors = processors
         self.registry = ProcessorRegistry(byLoop: byLoop)
         self.engineProcessors = EngineProcessors(engines)

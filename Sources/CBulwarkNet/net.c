@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <linux/filter.h>
 
 struct bw_batch {
     int count, in_size, out_size, queued;
@@ -145,3 +146,50 @@ int bw_sendto(int fd, const void *data, size_t len, const struct sockaddr *addr,
 void bw_shutdown(int fd) { shutdown(fd, SHUT_RD); }
 
 void bw_close(int fd) { close(fd); }
+
+unsigned bw_qname_steering_hash(const unsigned char *p, size_t len) {
+    unsigned h = 0;
+    for (size_t i = 0; i < BW_STEER_BYTES; i++) {
+        if (12 + i >= len) break;
+        unsigned b = p[12 + i];
+        if (b == 0) break;
+        h = h * 31u + (b | 0x20u);
+    }
+    return h;
+}
+
+int bw_attach_qname_steering(int fd, unsigned groups) {
+    if (groups < 2) return 0;
+    // Per byte: stop if the packet ends or the byte is zero; else h = h * 31 + (b | 0x20).
+    // M[0] holds h. Conditional jumps only skip one `ja`, whose 32-bit offset reaches the end.
+    struct sock_filter prog[8 + BW_STEER_BYTES * 12];
+    int n = 0;
+    int jas[BW_STEER_BYTES * 2];
+    int nj = 0;
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_IMM, 0);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_ST, 0);
+    for (int i = 0; i < BW_STEER_BYTES; i++) {
+        prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0);
+        prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, (unsigned)(12 + i), 1, 0);
+        jas[nj++] = n;
+        prog[n++] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 0);
+        prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (unsigned)(12 + i));
+        prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1);
+        jas[nj++] = n;
+        prog[n++] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 0);
+        prog[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_OR | BPF_K, 0x20);
+        prog[n++] = (struct sock_filter)BPF_STMT(BPF_MISC | BPF_TAX, 0);
+        prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_MEM, 0);
+        prog[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 31);
+        prog[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_ADD | BPF_X, 0);
+        prog[n++] = (struct sock_filter)BPF_STMT(BPF_ST, 0);
+    }
+    int end = n;
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_MEM, 0);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, groups);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_A, 0);
+    for (int k = 0; k < nj; k++) prog[jas[k]].k = (unsigned)(end - (jas[k] + 1));
+    struct sock_fprog fprog = {.len = (unsigned short)n, .filter = prog};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof fprog) != 0) return -errno;
+    return 0;
+}

@@ -20,7 +20,29 @@ public final class DNSProcessor: QueryProcessor {
         self.maxTCPConnections = maxTCPConnections
     }
 
+    /// When set, TCP queries are answered by the loop that owns their name (`QueryShard`), the
+    /// same loop whose native UDP thread gets that name, so both transports share one cache entry.
+    public var shard: (index: Int, owners: [NIOLoopBound<DNSProcessor>])?
+
     public func process(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int) -> QueryReply {
+        if transport != .udp, let shard {
+            let owner = QueryShard.owner(of: query, loops: shard.owners.count)
+            if owner != shard.index {
+                let target = shard.owners[owner]
+                return .later(
+                    target.eventLoop.flatSubmit {
+                        switch target.value.processHere(query, client: client, transport: transport, listener: listener) {
+                        case .now(let b): return target.eventLoop.makeSucceededFuture(b)
+                        case .drop: return target.eventLoop.makeSucceededFuture(nil)
+                        case .later(let f): return f
+                        }
+                    }.hop(to: loop))
+            }
+        }
+        return processHere(query, client: client, transport: transport, listener: listener)
+    }
+
+    func processHere(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int) -> QueryReply {
         var ctx = QueryContext(packet: query, client: client, transport: transport, listener: listener)
         switch chain.run(&ctx, on: loop) {
         case .done(let bytes?):

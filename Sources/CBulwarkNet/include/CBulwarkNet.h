@@ -39,6 +39,15 @@ int bw_send(int fd, bw_batch *b);
 /// One datagram to `addr` (for answers completed on another thread).
 int bw_sendto(int fd, const void *data, size_t len, const struct sockaddr *addr, socklen_t alen);
 
+/// Attaches a classic BPF program to the SO_REUSEPORT group of `fd` that picks the socket by a
+/// hash of the query name (the first `BW_STEER_BYTES` bytes from offset 12, ASCII case folded,
+/// up to the first zero byte), so every query for a name reaches the same thread and its cache.
+/// `groups` is the number of sockets in the group. Returns 0 or -errno.
+int bw_attach_qname_steering(int fd, unsigned groups);
+/// The same hash in C, for queries that arrive another way (TCP).
+unsigned bw_qname_steering_hash(const unsigned char *packet, size_t len);
+#define BW_STEER_BYTES 32
+
 /// Wakes a thread blocked in bw_recv on `fd` (shutdown for reading); sending still works.
 void bw_shutdown(int fd);
 void bw_close(int fd);
