@@ -96,6 +96,7 @@ public struct RawConfig: Sendable, Equatable {
         int("threads", "BULWARK_THREADS", \.threads),
         str("data", "BULWARK_DATA", \.data),
         str("metrics", "BULWARK_METRICS", \.metrics),
+        str("metrics.listen", "BULWARK_METRICS_LISTEN", \.metrics),
         str("log.format", "BULWARK_LOG_FORMAT", \.logFormat),
         str("log.level", "BULWARK_LOG_LEVEL", \.logLevel),
         list("acl.allow", "BULWARK_ACL_ALLOW", \.allow),
@@ -133,7 +134,7 @@ public struct RawConfig: Sendable, Equatable {
             for (k, v) in m {
                 guard let key = k.string else { throw AppError(.config, "\(prefix)<key>: keys must be strings") }
                 let path = prefix.isEmpty ? key : "\(prefix).\(key)"
-                if let sub = v.mapping, !keys.contains(where: { $0.path == path }) {
+                if let sub = v.mapping {
                     try walk(sub, path)
                 } else {
                     flat.append((path, v))

@@ -92,6 +92,7 @@ public final class DNSServer: Service, Sendable {
         var udp: [any Channel] = []
         var tcp: [any Channel] = []
         var engine: NativeUDPEngine? = nil
+        let connections = try await TCPConnections(group: group)
         do {
             if settings.udpEngine == .native {
                 let engines = engineProcessors
@@ -106,7 +107,8 @@ public final class DNSServer: Service, Sendable {
                 }
                 tcp.append(
                     try await TCPListener.bind(
-                        address: address, listener: i, group: group, registry: registry, limits: settings.tcp, logger: logger))
+                        address: address, listener: i, group: group, registry: registry, limits: settings.tcp,
+                        connections: connections, logger: logger))
                 logger.info("listening", metadata: ["address": "\(address)", "transports": "udp,tcp"])
             }
         } catch {
@@ -130,6 +132,7 @@ public final class DNSServer: Service, Sendable {
         // Drain: stop accepting, let in-flight queries finish, then close.
         logger.info("draining")
         for c in tcp { try? await c.close() }
+        await connections.quiesce()
         for c in udp { try? await c.setOption(.autoRead, value: false).get() }
         engine?.stopReading()
         let deadline = NIODeadline.now() + settings.drainTimeout
@@ -158,7 +161,7 @@ public final class DNSServer: Service, Sendable {
             }.get()
             out.append(snap)
         }
-        // Engine threads publish their counters every 100 ms; add them to their loop's.
+        // Engine threads publish their counters after every batch; add them to their loop's.
         for (i, e) in engineProcessors.all.enumerated() where i < out.count {
             out[i].pipeline = out[i].pipeline + e.published.withLock { $0 }
         }

@@ -11,10 +11,38 @@ public struct TCPLimits: Sendable {
     public init() {}
 }
 
+/// The open TCP connections of every loop, so that shutdown can close the idle ones at once
+/// and the busy ones after their last answer.
+public final class TCPConnections: Sendable {
+    final class Set {
+        var handlers: [ObjectIdentifier: TCPQueryHandler] = [:]
+    }
+    let byLoop: [ObjectIdentifier: NIOLoopBound<Set>]
+
+    public init(group: any EventLoopGroup) async throws {
+        var byLoop: [ObjectIdentifier: NIOLoopBound<Set>] = [:]
+        for loop in group.makeIterator() {
+            byLoop[ObjectIdentifier(loop)] = try await loop.submit { NIOLoopBound(Set(), eventLoop: loop) }.get()
+        }
+        self.byLoop = byLoop
+    }
+
+    func set(for loop: any EventLoop) -> Set? { byLoop[ObjectIdentifier(loop)]?.value }
+
+    /// Closes idle connections now and busy ones after their last answer; no new queries are read.
+    public func quiesce() async {
+        for bound in byLoop.values {
+            try? await bound.eventLoop.submit {
+                for h in bound.value.handlers.values { h.quiesce() }
+            }.get()
+        }
+    }
+}
+
 public enum TCPListener {
     public static func bind(
         address: SocketAddress, listener: Int, group: any EventLoopGroup, registry: ProcessorRegistry,
-        limits: TCPLimits = TCPLimits(), logger: Logger
+        limits: TCPLimits = TCPLimits(), connections: TCPConnections? = nil, logger: Logger
     ) async throws -> any Channel {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -28,7 +56,9 @@ public enum TCPListener {
                     try ops.addHandler(IdleStateHandler(readTimeout: limits.idleTimeout))
                     try ops.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder()))
                     try ops.addHandler(
-                        TCPQueryHandler(processor: processor, listener: listener, limits: limits, logger: logger))
+                        TCPQueryHandler(
+                            processor: processor, listener: listener, limits: limits, logger: logger,
+                            connections: connections?.set(for: channel.eventLoop)))
                 }
             }
         do {
@@ -78,11 +108,32 @@ final class TCPQueryHandler: ChannelInboundHandler {
     var remote: ClientAddress?
     var needsFlush = false
 
-    init(processor: any QueryProcessor, listener: Int, limits: TCPLimits, logger: Logger) {
+    let connections: TCPConnections.Set?
+    var context: ChannelHandlerContext?
+
+    init(processor: any QueryProcessor, listener: Int, limits: TCPLimits, logger: Logger, connections: TCPConnections.Set? = nil) {
         self.processor = processor
         self.listener = listener
         self.limits = limits
         self.logger = logger
+        self.connections = connections
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        connections?.handlers[ObjectIdentifier(self)] = nil
+        self.context = nil
+    }
+
+    /// Shutdown: read no more queries; close now if idle, else after the last answer.
+    func quiesce() {
+        guard let context else { return }
+        inputClosed = true
+        context.channel.setOption(.autoRead, value: false).whenFailure { _ in }
+        if inFlight == 0 { context.close(promise: nil) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -92,10 +143,12 @@ final class TCPQueryHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
+        connections?.handlers[ObjectIdentifier(self)] = self
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        connections?.handlers[ObjectIdentifier(self)] = nil
         if accepted {
             _ = processor.tcpConnection(opened: false)
             accepted = false

@@ -98,10 +98,8 @@ public final class EngineProcessor: DatagramProcessor {
     public let stats: StatsBox
     let loopProcessor: NIOLoopBound<DNSProcessor>
     var input = ByteBufferAllocator().buffer(capacity: 4096)
-    /// Counters for the metrics endpoint, copied from `stats` at most every 100 ms.
+    /// Counters for the metrics endpoint, copied from `stats` after every batch.
     public let published = Mutex<PipelineStats>(PipelineStats())
-    var lastPublish: UInt64 = 0
-    let clock = SystemClock()
 
     public init(chain: QueryChain, replica: ReplicaCache, stats: StatsBox, loopProcessor: NIOLoopBound<DNSProcessor>) {
         self.chain = chain
@@ -141,11 +139,10 @@ public final class EngineProcessor: DatagramProcessor {
                 }
             }
         }
-        let now = clock.nanoseconds()
-        if now &- lastPublish > 100_000_000 {
-            lastPublish = now
-            let s = stats.stats
-            published.withLock { $0 = s }
-        }
+        // Publish the counters after every batch (one uncontended lock per batch, not per
+        // query), copying element by element so that neither side's array is shared (no
+        // copy-on-write allocation on the next count).
+        let s = stats.stats
+        published.withLock { p in p.copyCounters(from: s) }
     }
 }

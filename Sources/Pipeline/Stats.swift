@@ -24,6 +24,19 @@ public struct PipelineStats: Sendable {
         responses[transport.rawValue * Self.rcodeSlots + r] &+= 1
     }
 
+    /// Overwrites every counter with `other`'s, reusing this value's storage.
+    public mutating func copyCounters(from other: PipelineStats) {
+        for i in responses.indices { responses[i] = other.responses[i] }
+        dropped = other.dropped
+        cacheHits = other.cacheHits
+        cacheMisses = other.cacheMisses
+        staleAnswers = other.staleAnswers
+        truncated = other.truncated
+        tcpConnections = other.tcpConnections
+        tcpConnectionsRefused = other.tcpConnectionsRefused
+        handoffs = other.handoffs
+    }
+
     public static func + (a: PipelineStats, b: PipelineStats) -> PipelineStats {
         var s = a
         for i in s.responses.indices { s.responses[i] += b.responses[i] }
