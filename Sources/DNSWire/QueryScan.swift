@@ -28,8 +28,16 @@ public struct QueryScan: Sendable, Equatable {
     public var ednsVersion: UInt8 = 0
     public var dnssecOK = false
     public var udpPayloadSize: UInt16 = 0
-    /// FNV-1a over the lowercased name, type, class and the DO bit: the cache key's hash.
+    /// FNV-1a over the lowercased name, type, class and the DO bit, from a per-process random
+    /// basis (so that names colliding with a popular one cannot be computed offline to evict
+    /// it): the cache key's hash.
     public var keyHash: UInt64 = 0
+
+    /// The per-process FNV basis.
+    public static let hashBasis: UInt64 = {
+        var g = SystemRandomNumberGenerator()
+        return 0xcbf2_9ce4_8422_2325 ^ g.next()
+    }()
 
     public init() {}
 
@@ -53,7 +61,7 @@ public struct QueryScan: Sendable, Equatable {
         s.outcome = .needsFullParse
         guard p[4] == 0, p[5] == 1, p[6] == 0, p[7] == 0, p[8] == 0, p[9] == 0, p[10] == 0, p[11] <= 1 else { return s }
         let ar = p[11]
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var h: UInt64 = hashBasis
         let prime: UInt64 = 0x100_0000_01b3
         var i = 12
         var last = 12
@@ -124,7 +132,7 @@ public struct QueryScan: Sendable, Equatable {
 
     /// The same hash `scan` computes, for a lowercased name in wire form.
     public static func keyHash(lowercasedName name: [UInt8], type: UInt16, rrClass: UInt16, dnssecOK: Bool) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var h: UInt64 = hashBasis
         let prime: UInt64 = 0x100_0000_01b3
         for b in name { h = (h ^ UInt64(b)) &* prime }
         h = (h ^ UInt64(type >> 8)) &* prime
