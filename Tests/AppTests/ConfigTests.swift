@@ -97,6 +97,26 @@ struct ConfigTests {
         }
     }
 
+    @Test func exampleConfigFileParsesAndValidates() throws {
+        // Tests/AppTests/ConfigTests.swift → repository root.
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)
+        let path = parts.joined(separator: "/") + "/config/bulwark.example.yaml"
+        let text = try #require(Bulwark.readFile(path), "cannot read \(path)")
+        let raw = try RawConfig.parseYAML(text)
+        #expect(raw.listen == ["127.0.0.1:53", "[::1]:53"])
+        #expect(raw.udpEngine == "native")
+        let s = try settings(raw)
+        #expect(s.udpEngine == .native)
+        #expect(s.cache.maxBytes == 64 << 20)
+        #expect(s.allow.count == 9)
+        // Every key of the reference appears in the example file.
+        for key in RawConfig.reference.map(\.path) where key != "metrics.listen" {
+            let leaf = String(key.split(separator: ".").last!)
+            #expect(text.contains("\(leaf):"), "\(key) missing from the example config")
+        }
+    }
+
     @Test func everyKeyHasAnEnvironmentVariable() {
         let ref = RawConfig.reference
         #expect(ref.count >= 20)
