@@ -91,6 +91,9 @@ static int recv_batch(int fd, bw_batch *b, int flags) {
         if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) return 0;
         return -errno;
     }
+    // After shutdown(SHUT_RD) the kernel reports end of stream as a message of length 0 without
+    // an address: not a datagram (a real empty datagram has its sender's address).
+    while (n > 0 && b->in_msg[n - 1].msg_len == 0 && b->in_msg[n - 1].msg_hdr.msg_namelen == 0) n--;
     return n;
 }
 

@@ -113,6 +113,7 @@ public final class NativeUDPEngine: Sendable {
                 let data = bw_in_data(batch, i, &len)!
                 var alen: socklen_t = 0
                 let sa = bw_in_addr(batch, i, &alen)!
+                guard alen > 0 else { continue }  // not a datagram (end of stream after shutdown)
                 let client = ClientAddress(sa)
                 let packet = UnsafeRawBufferPointer(start: data, count: Int(len))
                 out.clear()
@@ -161,6 +162,8 @@ public final class NativeUDPEngine: Sendable {
     }
 
     let workers: [Worker]
+    let stopped = Atomic<Bool>(false)
+    let closed = Atomic<Bool>(false)
 
     /// Opens, for every event loop, one socket per listen address (SO_REUSEPORT) and starts one
     /// thread per loop serving them. `makeProcessor(i, loop)` builds the processor of loop `i`'s
@@ -226,6 +229,8 @@ public final class NativeUDPEngine: Sendable {
     /// Stops reading: wakes and joins the threads. Sockets stay open so that answers still on
     /// their way from the event loops can be sent; `close()` closes them.
     public func stopReading() {
+        // Once: joining a thread twice is undefined behaviour.
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         for w in workers {
             w.stopping.store(true, ordering: .relaxed)
             for s in w.sockets { bw_shutdown(s.fd) }
@@ -236,6 +241,8 @@ public final class NativeUDPEngine: Sendable {
     }
 
     public func close() {
+        // Once: a descriptor closed twice may by then belong to someone else.
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         for w in workers { for s in w.sockets { bw_close(s.fd) } }
     }
 }

@@ -27,7 +27,10 @@ public final class DNSProcessor: QueryProcessor {
     public func process(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int) -> QueryReply {
         if transport != .udp, let shard {
             let owner = QueryShard.owner(of: query, loops: shard.owners.count)
-            if owner != shard.index {
+            // What Sanitize drops (runts, responses) is dropped here, so that the listener sees
+            // `.drop` (and a TCP connection is closed) whichever loop has the connection.
+            let outcome = query.withUnsafeReadableBytes { QueryScan.scan($0).outcome }
+            if owner != shard.index, outcome != .runt, outcome != .response {
                 let target = shard.owners[owner]
                 return .later(
                     target.eventLoop.flatSubmit {

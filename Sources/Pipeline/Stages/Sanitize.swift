@@ -77,14 +77,27 @@ public struct AccessList: Sendable {
         var prefix: Int
     }
     let entries: [Entry]
-    let allowAll: Bool
+    /// Some entry is a /0 of that family.
+    let allowAllV4: Bool
+    let allowAllV6: Bool
 
     public init(allow: [CIDR]) {
         entries = allow.map { c in
-            let a = ClientAddress(c.address, port: 0)
-            return Entry(family: a.family, high: a.high, low: a.low, prefix: c.prefixLength)
+            var ip = c.address
+            var prefix = c.prefixLength
+            // ::ffff:a.b.c.d/n (n >= 96) is the IPv4 prefix a.b.c.d/(n - 96): clients are unmapped
+            // before matching, as CIDR.contains does.
+            if case .v6(let v6) = ip, v6.isIPv4Mapped, prefix >= 96 {
+                ip = .v4(IPv4Address(bytes: v6.bytes[12..<16]))
+                prefix -= 96
+            }
+            let a = ClientAddress(ip, port: 0)
+            // Lengths outside the family's range are clamped, as CIDR.contains does.
+            prefix = min(max(prefix, 0), a.family == 4 ? 32 : 128)
+            return Entry(family: a.family, high: a.high, low: a.low, prefix: prefix)
         }
-        allowAll = allow.contains { $0.prefixLength == 0 }
+        allowAllV4 = entries.contains { $0.family == 4 && $0.prefix == 0 }
+        allowAllV6 = entries.contains { $0.family == 6 && $0.prefix == 0 }
     }
 
     /// Loopback and private networks (RFC 1918, RFC 6598, RFC 4193, link-local). Unbound allows
@@ -97,9 +110,9 @@ public struct AccessList: Sendable {
     public func allows(_ address: SocketAddress) -> Bool { allows(ClientAddress(address)) }
 
     public func allows(_ client: ClientAddress) -> Bool {
-        if allowAll { return true }
         if client.family == 0 { return true }  // unix domain socket: local by definition
         let a = client.unmapped
+        if a.family == 4 ? allowAllV4 : allowAllV6 { return true }
         for e in entries where e.family == a.family {
             if a.family == 4 {
                 let mask: UInt64 = e.prefix == 0 ? 0 : (~UInt64(0) << UInt64(32 - e.prefix)) & 0xFFFF_FFFF
