@@ -158,7 +158,8 @@ unsigned bw_qname_steering_hash(const unsigned char *p, size_t len) {
         if (b == 0) break;
         h = h * 31u + (b | 0x20u);
     }
-    return h;
+    // Mix, so that the low bits (what `% groups` keeps) depend on every byte.
+    return (h * 0x9E3779B1u) >> 16;
 }
 
 int bw_attach_qname_steering(int fd, unsigned groups) {
@@ -189,6 +190,8 @@ int bw_attach_qname_steering(int fd, unsigned groups) {
     }
     int end = n;
     prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_MEM, 0);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9E3779B1u);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16);
     prog[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, groups);
     prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_A, 0);
     for (int k = 0; k < nj; k++) prog[jas[k]].k = (unsigned)(end - (jas[k] + 1));

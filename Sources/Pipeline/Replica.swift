@@ -46,6 +46,7 @@ public final class ReplicaCache: AnswerCache, @unchecked Sendable {
             switch e {
             case .store(let record): cache.insertReplica(record)
             case .holdStale(let key, let until): cache.holdStale(key, until: until)
+            case .prefetchFailed(let key): cache.prefetchFailed(key)
             }
         }
     }
@@ -132,10 +133,13 @@ public final class EngineProcessor: DatagramProcessor {
             let requests = replica.prefetchRequests
             replica.prefetchRequests.removeAll(keepingCapacity: true)
             let bound = loopProcessor
+            let replica = self.replica
             bound.eventLoop.execute {
                 let resolver = bound.value.resolver
                 for (key, question, cd) in requests {
-                    _ = resolver.resolve(key, question: question, checkingDisabled: cd)
+                    resolver.resolve(key, question: question, checkingDisabled: cd).whenFailure { _ in
+                        replica.push(.prefetchFailed(key))
+                    }
                 }
             }
         }

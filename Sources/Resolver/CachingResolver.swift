@@ -19,6 +19,8 @@ public final class CachingResolver {
     public enum ReplicaEvent: Sendable {
         case store(ResponseCache.ReplicaRecord)
         case holdStale(CacheKey, until: UInt64)
+        /// A refresh the replica asked for failed: it may ask again.
+        case prefetchFailed(CacheKey)
     }
 
     public init(cache: ResponseCache, forwarder: Forwarder, loop: any EventLoop) {

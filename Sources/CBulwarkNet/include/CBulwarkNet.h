@@ -44,7 +44,7 @@ int bw_sendto(int fd, const void *data, size_t len, const struct sockaddr *addr,
 /// up to the first zero byte), so every query for a name reaches the same thread and its cache.
 /// `groups` is the number of sockets in the group. Returns 0 or -errno.
 int bw_attach_qname_steering(int fd, unsigned groups);
-/// The same hash in C, for queries that arrive another way (TCP).
+/// The same hash in C (before `% groups`), for queries that arrive another way (TCP).
 unsigned bw_qname_steering_hash(const unsigned char *packet, size_t len);
 #define BW_STEER_BYTES 32
 
