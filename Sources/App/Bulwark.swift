@@ -1,3 +1,4 @@
+import DNSTransport
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -41,12 +42,20 @@ public enum Bulwark {
 
     /// Runs the resolver until SIGTERM/SIGINT, then drains and returns.
     public static func serve(_ settings: Settings) async throws {
+        var settings = settings
         let json = settings.logFormat == .json
         let level = settings.logLevel
         LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: level, json: json) }
         let logger = Logger(label: "bulwark")
         for s in settings.skippedSelf {
             logger.warning("skipping resolv.conf nameserver that is this server", metadata: ["nameserver": "\(s)"])
+        }
+        if settings.listenIsDefault {
+            let usable = settings.listen.filter(AddressProbe.isAvailable)
+            for a in settings.listen where !usable.contains(a) {
+                logger.warning("default listen address not available on this host; skipping it", metadata: ["address": "\(a)"])
+            }
+            if !usable.isEmpty { settings.listen = usable }
         }
         let dns = try await DNSServer(settings: settings, logger: logger)
         var services: [any Service] = [dns]

@@ -12,6 +12,9 @@ public struct Settings: Sendable {
     public enum UDPEngine: String, Sendable { case native, nio }
 
     public var listen: [SocketAddress]
+    /// True when `listen` is the built-in default (then an address family the host lacks, such
+    /// as IPv6 in some containers, is skipped with a warning instead of failing startup).
+    public var listenIsDefault: Bool = false
     public var upstreams: [SocketAddress]
     public var threads: Int
     public var dataDirectory: String
@@ -124,11 +127,13 @@ public struct Settings: Sendable {
         guard maxConn >= 1 else { throw AppError(.config, "tcp.max-connections: at least 1") }
         let drain = raw.drainTimeoutMs ?? 5000
         guard (0...600_000).contains(drain) else { throw AppError(.config, "shutdown.drain-timeout-ms: 0 to 600000") }
-        return Settings(
+        var settings = Settings(
             listen: listen, upstreams: upstreams, threads: threads == 0 ? max(1, coreCount) : threads,
             dataDirectory: raw.data ?? "./bulwark-data", metrics: metrics, logFormat: format, logLevel: level, allow: allow,
             cache: cache, forwarder: fwd, maxUDPSize: udpMax, udpEngine: engine, tcp: tcp, maxTCPConnections: maxConn,
             drainTimeout: .milliseconds(Int64(drain)), skippedSelf: skipped)
+        settings.listenIsDefault = raw.listen == nil
+        return settings
     }
 
     /// `ADDR:PORT`, `[V6]:PORT`, or a bare address (port 53).

@@ -260,3 +260,19 @@ public enum QueryShard {
         return Int(h % UInt32(loops))
     }
 }
+
+/// Whether the host can use an address at all (e.g. no IPv6 in some containers).
+public enum AddressProbe {
+    /// True unless binding a UDP socket to `address` with port 0 fails with EADDRNOTAVAIL or
+    /// EAFNOSUPPORT (other failures, like permissions, are for the real bind to report).
+    public static func isAvailable(_ address: SocketAddress) -> Bool {
+        var probe = address
+        probe.port = 0
+        let fd: Int32 = probe.withSockAddr { sa, len in bw_udp_open(sa, socklen_t(len), 0, 0) }
+        if fd >= 0 {
+            bw_close(fd)
+            return true
+        }
+        return -fd != EADDRNOTAVAIL && -fd != EAFNOSUPPORT
+    }
+}
