@@ -198,16 +198,23 @@ public enum Presentation {
     static func svcParam(_ p: RData.SvcParam) -> String {
         let v = p.value
         switch p.key {
-        case RData.SvcParam.mandatory where v.count % 2 == 0:
-            let keys = stride(from: 0, to: v.count, by: 2).map { svcKeyName(UInt16(v[$0]) << 8 | UInt16(v[$0 + 1])) }
-            return "mandatory=" + keys.joined(separator: ",")
+        case RData.SvcParam.mandatory where !v.isEmpty && v.count % 2 == 0:
+            // RFC 9460 §8: a non-empty list in strictly increasing order, without mandatory itself.
+            // Any other value prints in the generic form, which parses back to the same bytes.
+            let keys = stride(from: 0, to: v.count, by: 2).map { UInt16(v[$0]) << 8 | UInt16(v[$0 + 1]) }
+            guard keys[0] != RData.SvcParam.mandatory, zip(keys, keys.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                return "key0=\(quoted(v))"
+            }
+            return "mandatory=" + keys.map(svcKeyName).joined(separator: ",")
         case RData.SvcParam.alpn:
+            // At least one protocol id, none of them empty (RFC 9460 §7.1.1); else the generic form.
             var ids: [String] = []
             var r = WireReader(v)
             while !r.isAtEnd {
-                guard let id = try? r.characterString() else { return "key1=\(quoted(v))" }
+                guard let id = try? r.characterString(), !id.isEmpty else { return "key1=\(quoted(v))" }
                 ids.append(alpnID(id))
             }
+            guard !ids.isEmpty else { return "key1=\"\"" }
             return "alpn=" + ids.joined(separator: ",")
         case RData.SvcParam.noDefaultALPN where v.isEmpty: return "no-default-alpn"
         case RData.SvcParam.port where v.count == 2: return "port=\(UInt16(v[0]) << 8 | UInt16(v[1]))"

@@ -15,6 +15,11 @@ extension RData {
     /// Parses RDATA fields that have already been split by the zone-file lexer.
     static func parse(_ tokens: ArraySlice<ZoneToken>, type: RRType, origin: Name?) throws(DNSWireError) -> RData {
         var f = RDataFields(tokens: tokens, type: type, origin: origin)
+        // The lexer reads `key="a b"` as one field for SvcParams; anywhere else it is a mistake
+        // (a quote inside an unquoted word), not a quoted string to unwrap silently.
+        if type != .svcb && type != .https, let t = tokens.first(where: \.embeddedQuote) {
+            throw f.error("RDATA", "'\"' inside the unquoted field \(ZoneText.show(t.text))")
+        }
         if let first = tokens.first, !first.quoted, first.text == [ZoneLexer.backslash, UInt8(ascii: "#")] {
             return try f.generic()
         }
@@ -104,7 +109,9 @@ extension RData {
                     types: try f.typeBitmap()))
         case .nsec3param:
             rdata = .nsec3param(
-                NSEC3PARAM(hashAlgorithm: try f.u8("hash algorithm"), flags: try f.u8("flags"), iterations: try f.u16("iterations"), salt: try f.salt()))
+                NSEC3PARAM(
+                    hashAlgorithm: try f.u8("hash algorithm"), flags: try f.u8("flags"), iterations: try f.u16("iterations"),
+                    salt: try f.salt()))
         case .tlsa:
             rdata = .tlsa(
                 usage: try f.u8("usage"), selector: try f.u8("selector"), matchingType: try f.u8("matching type"),
@@ -122,7 +129,12 @@ extension RData {
         // Fields that hold many bytes can add up to more than RDLENGTH can say.
         switch rdata {
         case .txt, .caa, .svcb, .https, .ds, .dnskey, .rrsig, .tlsa:
-            let length = try rdata.wireBytes().count
+            let length: Int
+            do {
+                length = try rdata.wireBytes().count
+            } catch {
+                throw f.error("RDATA", "has no wire form: \(error.reason)")
+            }
             guard length <= 0xFFFF else { throw f.error("RDATA", "\(length) bytes, more than 65535") }
         default: break
         }
@@ -221,7 +233,8 @@ struct RDataFields {
     }
 
     mutating func ds() throws(DNSWireError) -> RData.DS {
-        RData.DS(keyTag: try u16("key tag"), algorithm: try u8("algorithm"), digestType: try u8("digest type"), digest: try hexRest("digest"))
+        RData.DS(
+            keyTag: try u16("key tag"), algorithm: try u8("algorithm"), digestType: try u8("digest type"), digest: try hexRest("digest"))
     }
 
     /// RFC 3597 §5: `\# <length> <hex>`, decoded with the wire decoder of `type`.
@@ -251,6 +264,7 @@ struct RDataFields {
         let target = try name("target")
         var params: [RData.SvcParam] = []
         var seen = Set<UInt16>()
+        var checkMandatory = false
         while let t = tokens.popFirst() {
             let text = t.text
             let eq = text.firstIndex(of: UInt8(ascii: "="))
@@ -264,13 +278,15 @@ struct RDataFields {
             let value = try ZoneText.unescape(raw, field: "\(type) \(keyName)")
             // keyNNNNN is the generic form even for a registered key: its value is the wire value.
             let generic = keyText.count > 3 && keyText[0] | 0x20 == UInt8(ascii: "k") && ZoneText.isDigit(keyText[3])
-            let wire = generic ? value : try svcValue(key: key, name: keyName, value: value, given: eq != nil)
+            let wire = generic ? value : try svcValue(key: key, name: keyName, value: value)
+            if key == RData.SvcParam.mandatory && !generic { checkMandatory = true }
             guard wire.count <= 0xFFFF else { throw error(keyName, "value longer than 65535 bytes") }
             params.append(RData.SvcParam(key: key, value: wire))
         }
         params.sort { $0.key < $1.key }
-        // RFC 9460 §8: every key listed in mandatory must be present.
-        if let m = params.first, m.key == RData.SvcParam.mandatory, m.value.count % 2 == 0 {
+        // RFC 9460 §8: every key listed in mandatory must be present (unless it was given as key0,
+        // whose value is taken as it is).
+        if checkMandatory, let m = params.first {
             for i in stride(from: 0, to: m.value.count, by: 2) {
                 let k = UInt16(m.value[i]) << 8 | UInt16(m.value[i + 1])
                 guard seen.contains(k) else {
@@ -303,7 +319,7 @@ struct RDataFields {
     }
 
     /// The wire value of a registered key from its (already unescaped) presentation value.
-    func svcValue(key: UInt16, name: String, value: [UInt8], given: Bool) throws(DNSWireError) -> [UInt8] {
+    func svcValue(key: UInt16, name: String, value: [UInt8]) throws(DNSWireError) -> [UInt8] {
         var w = WireWriter(capacity: value.count + 8, compression: false)
         switch key {
         case RData.SvcParam.mandatory:

@@ -38,7 +38,9 @@ extension ResourceRecord {
         var rrClass: RRClass? = nil
         var type: RRType? = nil
         while type == nil, let t = tokens.popFirst() {
-            if t.quoted { throw ZoneText.error("type: \(ZoneText.show(t.text)) in quotes where TTL, class or type belongs") }
+            if t.quoted || t.embeddedQuote {
+                throw ZoneText.error("type: \(ZoneText.show(t.text)) in quotes where TTL, class or type belongs")
+            }
             if rrClass == nil, let c = ZoneText.rrClass(t.text) {
                 rrClass = c
             } else if ttl == nil, let first = t.text.first, ZoneText.isDigit(first) {
@@ -120,9 +122,11 @@ public struct ZoneFileReader: Sequence, IteratorProtocol, Sendable {
         self.init(bytes: Array(text.utf8), fileName: fileName, origin: origin, defaultTTL: defaultTTL)
     }
 
-    /// Reads raw bytes: names and strings keep bytes that are not UTF-8 as they are.
+    /// Reads raw bytes: names and strings keep bytes that are not UTF-8 as they are. A UTF-8
+    /// byte order mark at the start is skipped.
     public init(bytes: [UInt8], fileName: String = "<zone>", origin: Name? = nil, defaultTTL: UInt32? = nil) {
         self.lexer = ZoneLexer(bytes)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { lexer.pos = 3 }
         self.fileName = fileName
         self.origin = origin
         self.defaultTTL = defaultTTL

@@ -10,6 +10,8 @@ struct ZoneToken: Hashable, Sendable {
     var text: [UInt8]
     /// The whole field was in double quotes (so `@`, `\#` and `-` lose their special meaning).
     var quoted: Bool
+    /// The field is `key="value"` (RFC 9460); only SvcParams may be written that way.
+    var embeddedQuote: Bool = false
 }
 
 /// One logical entry: the fields of a line, or of several lines joined by parentheses.
@@ -88,6 +90,7 @@ struct ZoneLexer: Sendable {
             default:
                 var text: [UInt8] = []
                 var lastEscaped = false
+                var embeddedQuote = false
                 while pos < bytes.count, !Self.endsField(bytes[pos]) {
                     let b = bytes[pos]
                     if b == Self.backslash {
@@ -107,13 +110,14 @@ struct ZoneLexer: Sendable {
                         }
                         pos += 1
                         if let problem = scanQuoted(into: &text) { return fail(problem) }
+                        embeddedQuote = true
                         break
                     }
                     text.append(b)
                     pos += 1
                     lastEscaped = false
                 }
-                tokens.append(ZoneToken(text: text, quoted: false))
+                tokens.append(ZoneToken(text: text, quoted: false, embeddedQuote: embeddedQuote))
             }
         }
         if depth > 0 {
@@ -274,6 +278,7 @@ enum ZoneText {
     /// is the origin.
     static func name(_ token: ZoneToken, origin: Name?, field: String) throws(DNSWireError) -> Name {
         let t = token.text
+        guard !token.embeddedQuote else { throw error("\(field): '\"' inside an unquoted field") }
         if !token.quoted && t == [UInt8(ascii: "@")] {
             guard let origin else { throw error("\(field): '@' but no origin is set") }
             return origin
