@@ -18,13 +18,14 @@ extension CachingResolver: AnswerCache {}
 /// engine thread reads or writes the cache itself; misses and prefetches go to the loop.
 public final class ReplicaCache: AnswerCache, @unchecked Sendable {
     let cache: ResponseCache
+    let clock = BatchClock()
     let inbox = Mutex<[CachingResolver.ReplicaEvent]>([])
     let pending = Atomic<Bool>(false)
     /// Popular entries near expiry, to be refreshed by the loop after this batch.
-    var prefetchRequests: [(CacheKey, Question, Bool)] = []
+    @exclusivity(unchecked) var prefetchRequests: [(CacheKey, Question, Bool)] = []
 
     public init(config: CacheConfig) {
-        cache = ResponseCache(config: config)
+        cache = ResponseCache(config: config, clock: clock)
     }
 
     /// Any thread (the event loop): queue an update for the engine thread.
@@ -33,8 +34,9 @@ public final class ReplicaCache: AnswerCache, @unchecked Sendable {
         pending.store(true, ordering: .releasing)
     }
 
-    /// Engine thread: apply queued updates.
+    /// Engine thread, at the start of a batch: read the clock, apply queued updates.
     public func drain() {
+        clock.tick()
         guard pending.load(ordering: .acquiring) else { return }
         pending.store(false, ordering: .relaxed)
         let events = inbox.withLock { box -> [CachingResolver.ReplicaEvent] in
@@ -98,7 +100,7 @@ public final class EngineProcessor: DatagramProcessor {
     public let replica: ReplicaCache
     public let stats: StatsBox
     let loopProcessor: NIOLoopBound<DNSProcessor>
-    var input = ByteBufferAllocator().buffer(capacity: 4096)
+    @exclusivity(unchecked) var input = ByteBufferAllocator().buffer(capacity: 4096)
     /// Counters for the metrics endpoint, copied from `stats` after every batch.
     public let published = Mutex<PipelineStats>(PipelineStats())
 

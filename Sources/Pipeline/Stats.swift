@@ -54,6 +54,7 @@ public struct PipelineStats: Sendable {
 
 /// Shared, loop-local mutable stats box that stages write into.
 public final class StatsBox {
-    public var stats = PipelineStats()
+    /// One thread's counters; no re-entrant access, so no dynamic exclusivity checks.
+    @exclusivity(unchecked) public var stats = PipelineStats()
     public init() {}
 }

@@ -67,27 +67,42 @@ public final class FinalizeStage: QueryStage {
             return true
         }
 
-        let messageStart = out.writerIndex
-        out.writeInteger(packet.getInteger(at: base, as: UInt16.self)!)
-        out.writeInteger(flags)
+        // One copy, straight into the buffer: header, the client's question, the rest of the
+        // stored message with TTLs aged (the question has the same length in both, so the
+        // stored TTL offsets hold), then OPT.
+        let id = packet.getInteger(at: base, as: UInt16.self)!
         let ar = (UInt16(wire[10]) << 8 | UInt16(wire[11])) + (optLength > 0 ? 1 : 0)
-        wire.withUnsafeBytes { w in
-            out.writeBytes(UnsafeRawBufferPointer(rebasing: w[4..<10]))
-            out.writeInteger(ar)
-            if let q = clientQuestion {
-                packet.withUnsafeReadableBytes { p in _ = out.writeBytes(UnsafeRawBufferPointer(rebasing: p[q])) }
+        let bodyLength = wire.count
+        let ages = answer.age > 0 || answer.ttlOverride != nil
+        out.reserveCapacity(minimumWritableBytes: bodyLength)
+        let written = out.withUnsafeMutableWritableBytes { dst -> Int in
+            wire.withUnsafeBytes { w -> Int in
+                dst.storeBytes(of: id.bigEndian, toByteOffset: 0, as: UInt16.self)
+                dst.storeBytes(of: flags.bigEndian, toByteOffset: 2, as: UInt16.self)
+                UnsafeMutableRawBufferPointer(rebasing: dst[4..<10]).copyMemory(from: UnsafeRawBufferPointer(rebasing: w[4..<10]))
+                dst.storeBytes(of: ar.bigEndian, toByteOffset: 10, as: UInt16.self)
+                var at = 12
+                if let q = clientQuestion {
+                    packet.withUnsafeReadableBytes { p in
+                        UnsafeMutableRawBufferPointer(rebasing: dst[12..<(12 + q.count)])
+                            .copyMemory(from: UnsafeRawBufferPointer(rebasing: p[q]))
+                    }
+                    at += q.count
+                }
+                let rest = w.count - copyFrom
+                UnsafeMutableRawBufferPointer(rebasing: dst[at..<(at + rest)])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: w[copyFrom...]))
+                if ages {
+                    for off in answer.ttlOffsets {
+                        let o = Int(off)
+                        let t = UInt32(w[o]) << 24 | UInt32(w[o + 1]) << 16 | UInt32(w[o + 2]) << 8 | UInt32(w[o + 3])
+                        dst.storeBytes(of: answer.servedTTL(t).bigEndian, toByteOffset: o, as: UInt32.self)
+                    }
+                }
+                return at + rest
             }
-            out.writeBytes(UnsafeRawBufferPointer(rebasing: w[copyFrom...]))
         }
-        // Age the TTLs in place (the question has the same length in both, so offsets hold).
-        if answer.age > 0 || answer.ttlOverride != nil {
-            let start = messageStart
-            for off in answer.ttlOffsets {
-                let o = Int(off)
-                let t = UInt32(wire[o]) << 24 | UInt32(wire[o + 1]) << 16 | UInt32(wire[o + 2]) << 8 | UInt32(wire[o + 3])
-                out.setInteger(answer.servedTTL(t), at: start + o)
-            }
-        }
+        out.moveWriterIndex(forwardBy: written)
         if optLength > 0 {
             writeOPT(into: &out, rcode: answer.rcode, dnssecOK: ctx.dnssecOK, ede: ede)
         }
@@ -95,22 +110,30 @@ public final class FinalizeStage: QueryStage {
     }
 
     func writeOPT(into out: inout ByteBuffer, rcode: Rcode, dnssecOK: Bool, ede: ExtendedError?) {
-        out.writeInteger(UInt8(0))
-        out.writeInteger(RRType.opt.rawValue)
-        out.writeInteger(UInt16(maxUDPSize))
-        out.writeInteger(UInt8(truncatingIfNeeded: rcode.rawValue >> 4))
-        out.writeInteger(UInt8(0))  // version
-        out.writeInteger(UInt16(dnssecOK ? 0x8000 : 0))
-        if let ede {
-            let text = ede.extraText.utf8
-            out.writeInteger(UInt16(6 + text.count))
-            out.writeInteger(EDNSOptionCode.extendedError.rawValue)
-            out.writeInteger(UInt16(2 + text.count))
-            out.writeInteger(ede.code.rawValue)
-            out.writeBytes(text)
-        } else {
-            out.writeInteger(UInt16(0))
+        let text = ede?.extraText.utf8
+        let optionLength = ede == nil ? 0 : 6 + text!.count
+        out.reserveCapacity(minimumWritableBytes: 11 + optionLength)
+        let written = out.withUnsafeMutableWritableBytes { dst -> Int in
+            // Root owner, type OPT, our payload size, extended rcode, version 0, DO, RDLENGTH.
+            dst[0] = 0
+            dst.storeBytes(of: RRType.opt.rawValue.bigEndian, toByteOffset: 1, as: UInt16.self)
+            dst.storeBytes(of: UInt16(maxUDPSize).bigEndian, toByteOffset: 3, as: UInt16.self)
+            dst[5] = UInt8(truncatingIfNeeded: rcode.rawValue >> 4)
+            dst[6] = 0
+            dst.storeBytes(of: UInt16(dnssecOK ? 0x8000 : 0).bigEndian, toByteOffset: 7, as: UInt16.self)
+            dst.storeBytes(of: UInt16(optionLength).bigEndian, toByteOffset: 9, as: UInt16.self)
+            guard let ede, let text else { return 11 }
+            dst.storeBytes(of: EDNSOptionCode.extendedError.rawValue.bigEndian, toByteOffset: 11, as: UInt16.self)
+            dst.storeBytes(of: UInt16(2 + text.count).bigEndian, toByteOffset: 13, as: UInt16.self)
+            dst.storeBytes(of: ede.code.rawValue.bigEndian, toByteOffset: 15, as: UInt16.self)
+            var i = 17
+            for b in text {
+                dst[i] = b
+                i += 1
+            }
+            return i
         }
+        out.moveWriterIndex(forwardBy: written)
     }
 
     /// Too large for the client: re-encode, dropping additional records first and setting TC
