@@ -184,19 +184,8 @@ public struct Message: Hashable, Sendable {
         let opt = try edns.map { e throws(DNSWireError) -> [UInt8] in try Self.encodeOPT(e, rcode: rcode) }
         // No DNS message is longer than 65535 bytes, whatever the caller allows.
         let budget = min(maxSize, 65535) - (opt?.count ?? 0)
-        var w = WireWriter(capacity: 512)
         var h = header
-        w.u16(h.id)
-        w.u16(h.flags)
-        w.u16(UInt16(questions.count))
-        w.u16(0)
-        w.u16(0)
-        w.u16(0)
-        for q in questions {
-            w.name(q.name)
-            w.u16(q.type.rawValue)
-            w.u16(q.rrClass.rawValue)
-        }
+        var w = headerAndQuestions(h)
         guard w.count <= budget else { throw DNSWireError(.messageTooLarge, at: -1, "question does not fit in \(maxSize)") }
         var ttls: [Int] = []
         var counts = [0, 0, 0]
@@ -216,20 +205,8 @@ public struct Message: Hashable, Sendable {
         }
         if truncated {
             // Drop partial RRsets entirely: keep only the header, the question and the OPT.
-            var q = WireWriter(capacity: 512)
             h.truncated = true
-            q.u16(h.id)
-            q.u16(h.flags)
-            q.u16(UInt16(questions.count))
-            q.u16(0)
-            q.u16(0)
-            q.u16(0)
-            for qq in questions {
-                q.name(qq.name)
-                q.u16(qq.type.rawValue)
-                q.u16(qq.rrClass.rawValue)
-            }
-            w = q
+            w = headerAndQuestions(h)
             counts = [0, 0, 0]
             ttls = []
         }
@@ -246,6 +223,23 @@ public struct Message: Hashable, Sendable {
         out[10] = UInt8(ar >> 8)
         out[11] = UInt8(ar & 0xFF)
         return (out, ttls)
+    }
+
+    /// The header (section counts other than QDCOUNT left at zero) and the question section.
+    func headerAndQuestions(_ h: Header) -> WireWriter {
+        var w = WireWriter(capacity: 512)
+        w.u16(h.id)
+        w.u16(h.flags)
+        w.u16(UInt16(questions.count))
+        w.u16(0)
+        w.u16(0)
+        w.u16(0)
+        for q in questions {
+            w.name(q.name)
+            w.u16(q.type.rawValue)
+            w.u16(q.rrClass.rawValue)
+        }
+        return w
     }
 
     static func encodeRecord(_ rr: ResourceRecord, into w: inout WireWriter) throws(DNSWireError) -> Int {

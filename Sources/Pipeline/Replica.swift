@@ -59,7 +59,7 @@ public final class ReplicaCache: AnswerCache, @unchecked Sendable {
     public func cached(_ scan: QueryScan, packet: UnsafeRawBufferPointer, checkingDisabled: Bool) -> CachedAnswer? {
         handle(cache.lookup(scan, packet: packet), checkingDisabled: checkingDisabled) {
             let key = CacheKey(scan, packet: packet)
-            return (key, Question(name: Name(uncheckedWire: key.name), type: RRType(scan.qtype), rrClass: RRClass(scan.qclass)))
+            return (key, key.question)
         }
     }
 

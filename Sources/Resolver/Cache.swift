@@ -46,6 +46,11 @@ public struct CacheKey: Hashable, Sendable {
         self.init(name: name, type: scan.qtype, rrClass: scan.qclass, dnssecOK: scan.dnssecOK)
     }
 
+    /// The question this key stands for (the name lowercased).
+    public var question: Question {
+        Question(name: Name(uncheckedWire: name), type: RRType(type), rrClass: RRClass(rrClass))
+    }
+
     /// Same as `QueryScan.keyHash` of a matching query.
     public var hash: UInt64 { QueryScan.keyHash(lowercasedName: name, type: type, rrClass: rrClass, dnssecOK: dnssecOK) }
 }
