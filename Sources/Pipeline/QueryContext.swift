@@ -43,9 +43,6 @@ public struct QueryContext: Sendable {
     /// The query bytes as an array (slow paths and tests).
     public var raw: [UInt8] { Array(packet.readableBytesView) }
 
-    /// True when the packet holds exactly one question, literally at offset 12.
-    public var hasSingleQuestion: Bool { scan.outcome == .query || (query?.questions.count == 1) }
-
     /// End of the question in the packet, when `hasSingleQuestion`.
     public var questionEnd: Int? {
         if scan.outcome == .query { return scan.questionEnd }
@@ -123,16 +120,18 @@ public enum Responses {
         return CachedAnswer(wire: w, rcode: rcode, extendedError: extendedError)
     }
 
-    /// A response with the given records (AA set: we are the source).
+    /// A response with the given records (AA set: we are the source). Finalize puts the
+    /// client's ID, flags and spelling of the question on it.
     public static func records(
         for ctx: QueryContext, rcode: Rcode = .noError, answers: [ResourceRecord], authorities: [ResourceRecord] = []
     ) -> CachedAnswer {
-        var r = empty(for: ctx, rcode: rcode)
-        guard var m = try? Message(parsing: r.wire) else { return r }
-        m.header.authoritative = true
-        m.answers = answers
-        m.authorities = authorities
-        if let wire = try? m.encode() { r.wire = wire }
-        return r
+        guard let question = ctx.question else { return empty(for: ctx, rcode: rcode) }
+        var header = Header()
+        header.isResponse = true
+        header.authoritative = true
+        header.headerRcode = UInt8(rcode.rawValue & 0x0F)
+        let message = Message(header: header, questions: [question], answers: answers, authorities: authorities)
+        guard let wire = try? message.encode() else { return empty(for: ctx, rcode: .servFail) }
+        return CachedAnswer(wire: wire, rcode: rcode)
     }
 }
