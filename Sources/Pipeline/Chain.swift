@@ -85,8 +85,19 @@ public final class QueryChain {
         case pending(EventLoopFuture<ByteBuffer?>)
     }
 
-    /// Runs the chain from stage `start`.
-    public func run(_ ctx: inout QueryContext, from start: Int = 0, on loop: any EventLoop) -> Result {
+    /// Where running the stages from `start` stopped.
+    enum Stop {
+        /// Every stage said `.next`, or one gave the final answer (in `response`): finalize.
+        case finalize
+        case drop
+        case handoff
+        /// Wait for this answer, then go on at stage `next`.
+        case wait(EventLoopFuture<CachedAnswer>, next: Int)
+    }
+
+    /// Runs stages from `start` until one does not say `.next`: the one stage loop that both
+    /// `run` and `runSync` use.
+    func advance(_ ctx: inout QueryContext, from start: Int) -> Stop {
         var i = start
         while i < stages.count {
             switch stages[i].process(&ctx) {
@@ -94,27 +105,38 @@ public final class QueryChain {
                 i += 1
             case .answer(let answer):
                 ctx.response = answer
-                return .done(finalize.finalize(&ctx))
+                return .finalize
             case .drop:
-                return .done(nil)
+                return .drop
             case .handoff:
-                return .done(nil)
+                return .handoff
             case .wait(let future):
-                let next = i + 1
-                let captured = ctx
-                let chain = NIOLoopBound(self, eventLoop: loop)
-                return .pending(
-                    future.flatMap { answer -> EventLoopFuture<ByteBuffer?> in
-                        var c = captured
-                        c.response = answer
-                        switch chain.value.run(&c, from: next, on: loop) {
-                        case .done(let bytes): return loop.makeSucceededFuture(bytes)
-                        case .pending(let f): return f
-                        }
-                    })
+                return .wait(future, next: i + 1)
             }
         }
-        return .done(finalize.finalize(&ctx))
+        return .finalize
+    }
+
+    /// Runs the chain from stage `start`.
+    public func run(_ ctx: inout QueryContext, from start: Int = 0, on loop: any EventLoop) -> Result {
+        switch advance(&ctx, from: start) {
+        case .finalize:
+            return .done(finalize.finalize(&ctx))
+        case .drop, .handoff:
+            return .done(nil)
+        case .wait(let future, let next):
+            let captured = ctx
+            let chain = NIOLoopBound(self, eventLoop: loop)
+            return .pending(
+                future.flatMap { answer -> EventLoopFuture<ByteBuffer?> in
+                    var c = captured
+                    c.response = answer
+                    switch chain.value.run(&c, from: next, on: loop) {
+                    case .done(let bytes): return loop.makeSucceededFuture(bytes)
+                    case .pending(let f): return f
+                    }
+                })
+        }
     }
 
     public enum SyncResult {
@@ -125,20 +147,10 @@ public final class QueryChain {
 
     /// Runs the chain without waiting (native UDP engine threads), writing the answer into `out`.
     public func runSync(_ ctx: inout QueryContext, into out: inout ByteBuffer) -> SyncResult {
-        var i = 0
-        while i < stages.count {
-            switch stages[i].process(&ctx) {
-            case .next:
-                i += 1
-            case .answer(let answer):
-                ctx.response = answer
-                return finalize.finalize(&ctx, into: &out) ? .answered : .dropped
-            case .drop:
-                return .dropped
-            case .handoff, .wait:
-                return .handoff
-            }
+        switch advance(&ctx, from: 0) {
+        case .finalize: return finalize.finalize(&ctx, into: &out) ? .answered : .dropped
+        case .drop: return .dropped
+        case .handoff, .wait: return .handoff
         }
-        return finalize.finalize(&ctx, into: &out) ? .answered : .dropped
     }
 }

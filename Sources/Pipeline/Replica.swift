@@ -57,29 +57,12 @@ public final class ReplicaCache: AnswerCache, @unchecked Sendable {
     public var bytes: Int { cache.bytes }
 
     public func cached(_ scan: QueryScan, packet: UnsafeRawBufferPointer, checkingDisabled: Bool) -> CachedAnswer? {
-        handle(cache.lookup(scan, packet: packet), checkingDisabled: checkingDisabled) {
-            let key = CacheKey(scan, packet: packet)
-            return (key, key.question)
-        }
+        cache.answer(
+            scan, packet: packet, refresh: { prefetchRequests.append(($0, $1, checkingDisabled)) }, staleHeld: {})
     }
 
     public func cached(_ key: CacheKey, question: Question, checkingDisabled: Bool) -> CachedAnswer? {
-        handle(cache.lookup(key), checkingDisabled: checkingDisabled) { (key, question) }
-    }
-
-    func handle(_ lookup: ResponseCache.Lookup, checkingDisabled: Bool, keyAndQuestion: () -> (CacheKey, Question)) -> CachedAnswer? {
-        switch lookup {
-        case .miss:
-            return nil
-        case .hit(let answer, let prefetch):
-            if prefetch {
-                let (key, question) = keyAndQuestion()
-                prefetchRequests.append((key, question, checkingDisabled))
-            }
-            return answer
-        case .staleHeld(let answer):
-            return answer
-        }
+        cache.answer(key, question: question, refresh: { prefetchRequests.append(($0, $1, checkingDisabled)) }, staleHeld: {})
     }
 }
 

@@ -431,3 +431,42 @@ public final class ResponseCache {
         free.append(i)
     }
 }
+
+extension ResponseCache {
+    /// The answer for a scanned query, for a cache front (the loop's resolver, an engine's
+    /// replica): a fresh hit, or an entry held stale. `refresh` gets the key and question of a
+    /// popular entry near expiry; `staleHeld` is told when a held-stale entry is served.
+    public func answer(
+        _ scan: QueryScan, packet: UnsafeRawBufferPointer, refresh: (CacheKey, Question) -> Void, staleHeld: () -> Void
+    ) -> CachedAnswer? {
+        answer(lookup(scan, packet: packet), refresh: refresh, staleHeld: staleHeld) {
+            let key = CacheKey(scan, packet: packet)
+            return (key, key.question)
+        }
+    }
+
+    /// The same for a key and its question.
+    public func answer(
+        _ key: CacheKey, question: Question, refresh: (CacheKey, Question) -> Void, staleHeld: () -> Void
+    ) -> CachedAnswer? {
+        answer(lookup(key), refresh: refresh, staleHeld: staleHeld) { (key, question) }
+    }
+
+    func answer(
+        _ found: Lookup, refresh: (CacheKey, Question) -> Void, staleHeld: () -> Void, keyAndQuestion: () -> (CacheKey, Question)
+    ) -> CachedAnswer? {
+        switch found {
+        case .miss:
+            return nil
+        case .hit(let answer, let prefetch):
+            if prefetch {
+                let (key, question) = keyAndQuestion()
+                refresh(key, question)
+            }
+            return answer
+        case .staleHeld(let answer):
+            staleHeld()
+            return answer
+        }
+    }
+}

@@ -31,34 +31,24 @@ public final class CachingResolver {
 
     /// Looks in the cache; starts a prefetch when a popular entry is near expiry.
     public func cached(_ key: CacheKey, question: Question, checkingDisabled: Bool) -> CachedAnswer? {
-        handle(cache.lookup(key), checkingDisabled: checkingDisabled) { (key, question) }
+        cache.answer(
+            key, question: question, refresh: { prefetch($0, $1, checkingDisabled: checkingDisabled) },
+            staleHeld: { staleServed += 1 })
     }
 
     /// The hot path: the cache lookup of a scanned query, without allocating on a hit.
     public func cached(_ scan: QueryScan, packet: UnsafeRawBufferPointer, checkingDisabled: Bool) -> CachedAnswer? {
-        handle(cache.lookup(scan, packet: packet), checkingDisabled: checkingDisabled) {
-            let key = CacheKey(scan, packet: packet)
-            return (key, key.question)
-        }
+        cache.answer(
+            scan, packet: packet, refresh: { prefetch($0, $1, checkingDisabled: checkingDisabled) },
+            staleHeld: { staleServed += 1 })
     }
 
-    func handle(_ lookup: ResponseCache.Lookup, checkingDisabled: Bool, keyAndQuestion: () -> (CacheKey, Question)) -> CachedAnswer? {
-        switch lookup {
-        case .miss:
-            return nil
-        case .hit(let answer, let prefetch):
-            if prefetch {
-                prefetches += 1
-                let (key, question) = keyAndQuestion()
-                let me = NIOLoopBound(self, eventLoop: loop)
-                resolve(key, question: question, checkingDisabled: checkingDisabled).whenFailure { _ in
-                    me.value.cache.prefetchFailed(key)
-                }
-            }
-            return answer
-        case .staleHeld(let answer):
-            staleServed += 1
-            return answer
+    /// Refreshes a popular entry before it expires.
+    func prefetch(_ key: CacheKey, _ question: Question, checkingDisabled: Bool) {
+        prefetches += 1
+        let me = NIOLoopBound(self, eventLoop: loop)
+        resolve(key, question: question, checkingDisabled: checkingDisabled).whenFailure { _ in
+            me.value.cache.prefetchFailed(key)
         }
     }
 
