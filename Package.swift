@@ -39,6 +39,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The compiled, immutable policy: names, prefixes, profiles, verdicts; and the list parsers.
+        .target(
+            name: "Policy",
+            dependencies: ["DNSWire"],
+            swiftSettings: swiftSettings
+        ),
         // Cache and forwarding.
         .target(
             name: "Resolver",
@@ -129,6 +135,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PolicyTests",
+            dependencies: ["Policy", "DNSWire", "DNSTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
