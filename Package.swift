@@ -60,7 +60,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "DNSWire", "DNSTransport", "Resolver",
+                "DNSWire", "DNSTransport", "Resolver", "Policy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
-                "DNSWire", "DNSTransport", "Resolver", "Pipeline",
+                "DNSWire", "DNSTransport", "Resolver", "Pipeline", "Policy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -130,7 +130,7 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "Pipeline", "Resolver", "DNSWire", "DNSTransport", "DNSTestSupport",
+                "Pipeline", "Resolver", "Policy", "DNSWire", "DNSTransport", "DNSTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -144,7 +144,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AppTests",
-            dependencies: ["App", "DNSTestSupport"],
+            dependencies: ["App", "Policy", "DNSTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,15 +1,20 @@
 import DNSWire
 import NIOCore
+import Policy
 import Resolver
 
 /// The query chain. Its order is decided in `QueryChain.build`, and only there.
 public final class QueryChain {
     public let stages: [any QueryStage]
     let finalize: FinalizeStage
+    /// The policy this chain's stages consult (replace its engine between queries, on the
+    /// chain's thread).
+    public let policy: PolicyBox
 
-    init(stages: [any QueryStage], finalize: FinalizeStage) {
+    init(stages: [any QueryStage], finalize: FinalizeStage, policy: PolicyBox) {
         self.stages = stages
         self.finalize = finalize
+        self.policy = policy
     }
 
     /// Stage names in order, Finalize last.
@@ -20,14 +25,17 @@ public final class QueryChain {
         public var resolution: Resolution
         public var stats: StatsBox
         public var maxUDPSize: Int
-        public init(acl: AccessList, resolver: CachingResolver, stats: StatsBox, maxUDPSize: Int) {
-            self.init(acl: acl, resolution: .forward(resolver), stats: stats, maxUDPSize: maxUDPSize)
+        /// This thread's policy (an empty policy when nil).
+        public var policy: PolicyBox
+        public init(acl: AccessList, resolver: CachingResolver, stats: StatsBox, maxUDPSize: Int, policy: PolicyBox? = nil) {
+            self.init(acl: acl, resolution: .forward(resolver), stats: stats, maxUDPSize: maxUDPSize, policy: policy)
         }
-        public init(acl: AccessList, resolution: Resolution, stats: StatsBox, maxUDPSize: Int) {
+        public init(acl: AccessList, resolution: Resolution, stats: StatsBox, maxUDPSize: Int, policy: PolicyBox? = nil) {
             self.acl = acl
             self.resolution = resolution
             self.stats = stats
             self.maxUDPSize = maxUDPSize
+            self.policy = policy ?? PolicyBox(engine: PolicyEngine(snapshot: .empty))
         }
     }
 
@@ -57,13 +65,13 @@ public final class QueryChain {
                 //    before spending anything on it.
                 SanitizeStage(acl: p.acl),
                 // 2. Decide whose policy applies: everything after this depends on the tenant.
-                IdentifyTenantStage(),
+                IdentifyTenantStage(policy: p.policy),
                 // 3. Rate limits are per client/tenant, and must come before any work that
                 //    costs memory (cache) or upstream traffic (resolve).
                 RateLimitStage(),
                 // 4. A blocked name is answered without looking in the cache or asking upstream:
                 //    the verdict is per tenant, the cache is shared.
-                PolicyQNameStage(),
+                PolicyQNameStage(policy: p.policy, stats: p.stats),
                 // 5. Names we answer ourselves (localhost, invalid) never reach the cache or upstream.
                 LocalDataStage(),
                 // 6. Raw cached answers, shared by every tenant.
@@ -73,10 +81,11 @@ public final class QueryChain {
                 resolveStage,
                 // 8. The answer's CNAME targets and addresses against the tenant's policy; runs on
                 //    cached and fresh answers alike.
-                PolicyAnswerStage(),
+                PolicyAnswerStage(policy: p.policy, stats: p.stats),
             ],
             // 9. Always last: ID, case, EDNS, EDE and truncation for this client.
-            finalize: FinalizeStage(maxUDPSize: p.maxUDPSize, stats: p.stats)
+            finalize: FinalizeStage(maxUDPSize: p.maxUDPSize, stats: p.stats),
+            policy: p.policy
         )
     }
 

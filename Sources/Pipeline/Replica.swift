@@ -1,6 +1,7 @@
 import DNSTransport
 import DNSWire
 import NIOCore
+import Policy
 import Resolver
 import Synchronization
 
@@ -87,6 +88,10 @@ public final class EngineProcessor: DatagramProcessor {
     /// Counters for the metrics endpoint, copied from `stats` after every batch.
     public let published = Mutex<PipelineStats>(PipelineStats())
 
+    /// New policy engines for this thread, taken at the start of a batch.
+    public let policyMailbox = PolicyMailbox()
+    var policy: PolicyBox { chain.policy }
+
     public init(chain: QueryChain, replica: ReplicaCache, stats: StatsBox, loopProcessor: NIOLoopBound<DNSProcessor>) {
         self.chain = chain
         self.replica = replica
@@ -96,6 +101,7 @@ public final class EngineProcessor: DatagramProcessor {
 
     public func beginBatch() {
         replica.drain()
+        if let engine = policyMailbox.take() { policy.engine = engine }
     }
 
     public func process(_ packet: UnsafeRawBufferPointer, client: ClientAddress, listener: Int, out: inout ByteBuffer) -> DatagramDisposition {

@@ -16,6 +16,14 @@ public struct PipelineStats: Sendable {
     public var tcpConnectionsRefused: UInt64 = 0
     /// Queries a native UDP engine thread passed to its event loop.
     public var handoffs: UInt64 = 0
+    /// Policy: queries blocked by their name, by their answer (CNAME target or address), let
+    /// through by an allow rule that overrode a block, and audit-only matches.
+    public var blockedQName: UInt64 = 0
+    public var blockedAnswer: UInt64 = 0
+    public var allowed: UInt64 = 0
+    public var audited: UInt64 = 0
+    /// Blocks by the deciding rule's first category (index = `Category.rawValue`).
+    public var blockedByCategory = [UInt64](repeating: 0, count: 32)
     public init() {}
 
     @inline(__always)
@@ -35,6 +43,11 @@ public struct PipelineStats: Sendable {
         tcpConnections = other.tcpConnections
         tcpConnectionsRefused = other.tcpConnectionsRefused
         handoffs = other.handoffs
+        blockedQName = other.blockedQName
+        blockedAnswer = other.blockedAnswer
+        allowed = other.allowed
+        audited = other.audited
+        for i in blockedByCategory.indices { blockedByCategory[i] = other.blockedByCategory[i] }
     }
 
     public static func + (a: PipelineStats, b: PipelineStats) -> PipelineStats {
@@ -48,6 +61,11 @@ public struct PipelineStats: Sendable {
         s.tcpConnections += b.tcpConnections
         s.tcpConnectionsRefused += b.tcpConnectionsRefused
         s.handoffs += b.handoffs
+        s.blockedQName += b.blockedQName
+        s.blockedAnswer += b.blockedAnswer
+        s.allowed += b.allowed
+        s.audited += b.audited
+        for i in s.blockedByCategory.indices { s.blockedByCategory[i] += b.blockedByCategory[i] }
         return s
     }
 }

@@ -1,0 +1,212 @@
+import DNSWire
+import Logging
+import NIOCore
+import Policy
+import Resolver
+import Synchronization
+
+/// The policy one thread (event loop or native UDP engine thread) consults: its own reference to
+/// the current engine, replaced between queries when a new one is published, so the hot path
+/// reads it with no lock and no atomic.
+public final class PolicyBox {
+    @exclusivity(unchecked) public var engine: PolicyEngine
+    /// Profile per listener index (queries on listener i get `listenerProfiles[i]`).
+    @exclusivity(unchecked) public var listenerProfiles: [Int]
+    /// Profile of listeners not in `listenerProfiles`.
+    public var defaultProfile: Int
+    public let logger: Logger?
+
+    public init(engine: PolicyEngine, listenerProfiles: [Int] = [], defaultProfile: Int = 1, logger: Logger? = nil) {
+        self.engine = engine
+        self.listenerProfiles = listenerProfiles
+        self.defaultProfile = defaultProfile
+        self.logger = logger
+    }
+
+    @inline(__always) func profile(listener: Int) -> Int {
+        listener >= 0 && listener < listenerProfiles.count ? listenerProfiles[listener] : defaultProfile
+    }
+}
+
+/// A new engine for a thread that is not an event loop (native UDP engine threads): published
+/// from any thread, picked up at the start of the next batch (one atomic load when nothing is new).
+public final class PolicyMailbox: Sendable {
+    let slot = Mutex<PolicyEngine?>(nil)
+    let pending = Atomic<Bool>(false)
+    public init() {}
+
+    public func publish(_ engine: PolicyEngine) {
+        slot.withLock { $0 = engine }
+        pending.store(true, ordering: .releasing)
+    }
+
+    /// The engine published since the last call, if any.
+    public func take() -> PolicyEngine? {
+        guard pending.load(ordering: .acquiring) else { return nil }
+        pending.store(false, ordering: .relaxed)
+        return slot.withLock { e in
+            defer { e = nil }
+            return e
+        }
+    }
+}
+
+/// IdentifyTenant: picks the profile. Public profiles are bound to listeners (an address and port
+/// per profile, like DNS4EU's); tenants by source network, DoH path and SNI come with issue 6.
+public final class IdentifyTenantStage: QueryStage {
+    public let name = "IdentifyTenant"
+    let policy: PolicyBox
+    public init(policy: PolicyBox) { self.policy = policy }
+    public func process(_ ctx: inout QueryContext) -> StageOutcome {
+        ctx.tenant = policy.profile(listener: ctx.listener)
+        return .next
+    }
+}
+
+/// PolicyQName: the query name and every parent against the profile's rules, before the cache or
+/// an upstream sees it. Allow rules win over blocks.
+public final class PolicyQNameStage: QueryStage {
+    public let name = "PolicyQName"
+    let policy: PolicyBox
+    let stats: StatsBox
+
+    public init(policy: PolicyBox, stats: StatsBox) {
+        self.policy = policy
+        self.stats = stats
+    }
+
+    public func process(_ ctx: inout QueryContext) -> StageOutcome {
+        let engine = policy.engine
+        let profile = ctx.tenant
+        let verdict: PolicyVerdict
+        if ctx.scan.outcome == .query {
+            let end = ctx.scan.nameEnd
+            verdict = ctx.packet.withUnsafeReadableBytes { engine.check(name: $0, start: 12, end: end, profile: profile) }
+        } else if let q = ctx.question {
+            verdict = q.name.lowercasedWire.withUnsafeBytes { engine.check(name: $0, start: 0, end: $0.count, profile: profile) }
+        } else {
+            return .next
+        }
+        switch verdict.kind {
+        case .none: return .next
+        case .allowed:
+            stats.stats.allowed += 1
+            return .next
+        case .audited:
+            PolicyAnswers.audit(ctx, engine: engine, match: verdict.match!, logger: policy.logger, stats: stats)
+            return .next
+        case .blocked:
+            stats.stats.blockedQName += 1
+            return PolicyAnswers.block(ctx, engine: engine, match: verdict.match!, qnameMatch: true, stats: stats)
+        }
+    }
+}
+
+/// PolicyAnswer: every CNAME target and A/AAAA address of the answer (cached or fresh) against
+/// the profile's rules: CNAME cloaking, malicious hosting addresses.
+public final class PolicyAnswerStage: QueryStage {
+    public let name = "PolicyAnswer"
+    let policy: PolicyBox
+    let stats: StatsBox
+
+    public init(policy: PolicyBox, stats: StatsBox) {
+        self.policy = policy
+        self.stats = stats
+    }
+
+    public func process(_ ctx: inout QueryContext) -> StageOutcome {
+        guard let answer = ctx.response, answer.rcode == .noError else { return .next }
+        let engine = policy.engine
+        let verdict = answer.wire.withUnsafeBytes { engine.check(answer: $0, profile: ctx.tenant) }
+        switch verdict.kind {
+        case .none, .allowed: return .next
+        case .audited:
+            PolicyAnswers.audit(ctx, engine: engine, match: verdict.match!, logger: policy.logger, stats: stats)
+            return .next
+        case .blocked:
+            stats.stats.blockedAnswer += 1
+            switch PolicyAnswers.block(ctx, engine: engine, match: verdict.match!, qnameMatch: false, stats: stats) {
+            case .answer(let a):
+                ctx.response = a
+                return .next
+            case let other: return other
+            }
+        }
+    }
+}
+
+/// The answers a block gives.
+public enum PolicyAnswers {
+    static func audit(_ ctx: QueryContext, engine: PolicyEngine, match: PolicyMatch, logger: Logger?, stats: StatsBox) {
+        stats.stats.audited += 1
+        let list = engine.list(of: match)
+        logger?.notice(
+            "policy audit match (not blocked)",
+            metadata: [
+                "qname": "\(ctx.question?.name.description ?? "?")", "rule": "\(engine.trigger(of: match))", "list": "\(list.name)",
+                "line": "\(engine.ruleID(of: match))", "profile": "\(engine.profiles[ctx.tenant].name)",
+            ])
+    }
+
+    /// The block answer for `match` (or `.drop`): the rule's own action (NODATA, drop, local
+    /// data) or the profile's (NXDOMAIN, NODATA, sinkhole, REFUSED, drop), with EDE 15/17 and a
+    /// short SOA-based negative TTL.
+    public static func block(_ ctx: QueryContext, engine: PolicyEngine, match: PolicyMatch, qnameMatch: Bool, stats: StatsBox) -> StageOutcome {
+        let profile = engine.profiles[ctx.tenant]
+        let list = engine.list(of: match)
+        if let c = list.categories.intersection(profile.categories).first ?? list.categories.first {
+            stats.stats.blockedByCategory[Int(c.rawValue)] += 1
+        }
+        let ede = engine.extendedError(for: match, profile: ctx.tenant)
+        guard let q = ctx.question else { return .answer(Responses.empty(for: ctx, rcode: .nxDomain, extendedError: ede)) }
+        let ttl = engine.config.blockTTL
+        // The SOA's owner: the rule's name when it is the query name or a parent of it.
+        var zone = q.name
+        if qnameMatch, let n = engine.ruleName(of: match), q.name.isSubdomain(of: n) { zone = n }
+        let soa = ResourceRecord(
+            name: zone, ttl: ttl,
+            rdata: .soa(
+                .init(
+                    mname: Self.mname, rname: Self.rname, serial: UInt32(truncatingIfNeeded: engine.generation), refresh: 3600,
+                    retry: 600, expire: 86400, minimum: ttl)))
+        func answer(_ rcode: Rcode, _ records: [ResourceRecord]) -> StageOutcome {
+            var a = Responses.records(for: ctx, rcode: rcode, answers: records, authorities: records.isEmpty ? [soa] : [])
+            a.extendedError = ede
+            return .answer(a)
+        }
+        switch engine.ruleClass(of: match).kind {
+        case .nodata: return answer(.noError, [])
+        case .drop: return .drop
+        case .localData:
+            let records = (engine.localData(of: match) ?? []).filter {
+                $0.type == q.type || $0.type == .cname || q.type == .any
+            }.map { r -> ResourceRecord in
+                var r = r
+                r.name = q.name
+                return r
+            }
+            return answer(.noError, records)
+        case .block, .allow:
+            switch profile.action {
+            case .nxdomain: return answer(.nxDomain, [])
+            case .nodata: return answer(.noError, [])
+            case .refused:
+                var a = Responses.empty(for: ctx, rcode: .refused, extendedError: ede)
+                a.extendedError = ede
+                return .answer(a)
+            case .drop: return .drop
+            case .sinkhole:
+                if q.type == .a, let v4 = engine.config.sinkholeV4 {
+                    return answer(.noError, [ResourceRecord(name: q.name, ttl: ttl, rdata: .a(v4))])
+                }
+                if q.type == .aaaa, let v6 = engine.config.sinkholeV6 {
+                    return answer(.noError, [ResourceRecord(name: q.name, ttl: ttl, rdata: .aaaa(v6))])
+                }
+                return answer(.noError, [])
+            }
+        }
+    }
+
+    static let mname = (try? Name("blocked.bulwark.invalid.")) ?? .root
+    static let rname = (try? Name("hostmaster.bulwark.invalid.")) ?? .root
+}

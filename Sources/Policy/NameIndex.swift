@@ -1,0 +1,233 @@
+/// Millions of names in a few flat arrays: every name once, as lowercased wire bytes in one arena,
+/// plus an open-addressing table of 32-bit slots (8 bits of hash fingerprint, 24 bits of entry
+/// number). An entry is a name with a rule class (list, match, action) and a rule id; one name in
+/// several lists is several entries sharing the arena bytes. About 35 bytes per name of typical
+/// length, no per-name heap object.
+///
+/// The hash of a name is built label by label from the root, so a query's name and all its
+/// parents are hashed in one right-to-left pass.
+public struct NameIndex: Sendable {
+    /// `[length][lowercased wire bytes]` per distinct name.
+    public internal(set) var arena: [UInt8] = []
+    public internal(set) var nameOffset: [UInt32] = []
+    public internal(set) var classID: [UInt16] = []
+    public internal(set) var ruleID: [UInt32] = []
+    /// 0 = empty; else fingerprint << 24 | (entry + 1).
+    public internal(set) var slots: [UInt32]
+    public internal(set) var seed: UInt64
+
+    public static let maxEntries = (1 << 24) - 2
+
+    public var count: Int { nameOffset.count }
+    var mask: Int { slots.count - 1 }
+
+    public init(expected: Int = 0, arenaBytes: Int = 0, seed: UInt64? = nil) {
+        var g = SystemRandomNumberGenerator()
+        self.seed = seed ?? g.next()
+        var cap = 16
+        while cap < expected * 2 { cap <<= 1 }
+        slots = [UInt32](repeating: 0, count: cap)
+        nameOffset.reserveCapacity(expected)
+        classID.reserveCapacity(expected)
+        ruleID.reserveCapacity(expected)
+        arena.reserveCapacity(arenaBytes)
+    }
+
+    /// Restores an index from its arrays (a persisted snapshot).
+    init(arena: [UInt8], nameOffset: [UInt32], classID: [UInt16], ruleID: [UInt32], slots: [UInt32], seed: UInt64) {
+        self.arena = arena
+        self.nameOffset = nameOffset
+        self.classID = classID
+        self.ruleID = ruleID
+        self.slots = slots
+        self.seed = seed
+    }
+
+    // MARK: hashing
+
+    @inline(__always) static func lower(_ b: UInt8) -> UInt8 { b &+ 0xBF < 26 ? b | 0x20 : b }
+
+    /// Adds the label at `p[at]` (length byte, then bytes) to the hash of its parent.
+    @inline(__always) static func mix(_ h: UInt64, _ p: UnsafeRawBufferPointer, label at: Int) -> UInt64 {
+        let len = Int(p[at])
+        var x = (h ^ UInt64(len)) &* 0x100_0000_01b3
+        var i = at + 1
+        let end = at + 1 + len
+        while i < end {
+            x = (x ^ UInt64(lower(p[i]))) &* 0x100_0000_01b3
+            i += 1
+        }
+        return x
+    }
+
+    @inline(__always) static func finish(_ h: UInt64) -> UInt64 {
+        var x = h
+        x ^= x >> 33
+        x = x &* 0xff51_afd7_ed55_8ccd
+        x ^= x >> 33
+        return x
+    }
+
+    /// The hash of the whole name `p[start...]` (wire form, uncompressed).
+    static func hash(_ p: UnsafeRawBufferPointer, start: Int, seed: UInt64) -> UInt64? {
+        var found: UInt64? = nil
+        withSuffixHashes(p, start: start, seed: seed) { _, _, h in
+            found = h
+            return false
+        }
+        return found
+    }
+
+    /// Calls `body(depth, start, hash)` for the name at `p[start...]` (uncompressed wire form) and
+    /// then each parent, most specific first (depth 0 is the name itself; the root is not
+    /// visited). `body` returns false to stop. Nothing is called for a malformed name. No heap
+    /// allocation.
+    @inline(__always)
+    public static func withSuffixHashes(
+        _ p: UnsafeRawBufferPointer, start: Int, seed: UInt64, _ body: (Int, Int, UInt64) -> Bool
+    ) {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 128) { starts in
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 128) { hashes in
+                var n = 0
+                var i = start
+                while true {
+                    guard i < p.count else { return }
+                    let len = Int(p[i])
+                    if len == 0 { break }
+                    guard len <= 63, n < 127 else { return }
+                    starts[n] = i
+                    n += 1
+                    i += 1 + len
+                }
+                var h = seed
+                var k = n - 1
+                while k >= 0 {
+                    h = mix(h, p, label: starts[k])
+                    hashes[k] = finish(h)
+                    k -= 1
+                }
+                for d in 0..<n where !body(d, starts[d], hashes[d]) { return }
+            }
+        }
+    }
+
+    // MARK: lookup
+
+    /// True when the arena name at `offset` equals the wire name at `p[start..<end]` (case-insensitively).
+    @inline(__always) static func equal(_ arena: UnsafeBufferPointer<UInt8>, _ offset: Int, _ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Bool {
+        let len = Int(arena[offset])
+        guard len == end - start else { return false }
+        var i = 0
+        while i < len {
+            if arena[offset + 1 + i] != lower(p[start + i]) { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// Calls `body(entry)` for every entry whose name is `p[start..<end]`, given that name's
+    /// finished hash. `body` returns false to stop.
+    @inline(__always) func forEach(
+        hash h: UInt64, _ p: UnsafeRawBufferPointer, start: Int, end: Int, _ body: (Int) -> Bool
+    ) {
+        let fp = UInt32(truncatingIfNeeded: h >> 56)
+        slots.withUnsafeBufferPointer { slots in
+            arena.withUnsafeBufferPointer { arena in
+                nameOffset.withUnsafeBufferPointer { offsets in
+                    var i = Int(truncatingIfNeeded: h) & (slots.count - 1)
+                    while true {
+                        let s = slots[i]
+                        if s == 0 { return }
+                        if s >> 24 == fp {
+                            let e = Int(s & 0xFF_FFFF) - 1
+                            if Self.equal(arena, Int(offsets[e]), p, start, end) {
+                                if !body(e) { return }
+                            }
+                        }
+                        i = (i + 1) & (slots.count - 1)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The name of entry `e` in wire form.
+    public func wire(of e: Int) -> [UInt8] {
+        let o = Int(nameOffset[e])
+        return Array(arena[(o + 1)..<(o + 1 + Int(arena[o]))])
+    }
+
+    // MARK: building
+
+    public enum InsertResult { case added, duplicate, full }
+
+    /// Adds `wire` (lowercased, uncompressed) with `classID` and `ruleID`. The same name and
+    /// class twice is a duplicate (the first rule id is kept).
+    @discardableResult
+    public mutating func insert(_ wire: UnsafeRawBufferPointer, classID c: UInt16, ruleID r: UInt32) -> InsertResult {
+        guard count < Self.maxEntries, let raw = Self.hash(wire, start: 0, seed: seed) else { return .full }
+        if (count + 1) * 2 > slots.count { grow() }
+        let fp = UInt32(truncatingIfNeeded: raw >> 56)
+        var existingOffset: UInt32? = nil
+        var i = Int(truncatingIfNeeded: raw) & mask
+        let end = wire.count
+        while slots[i] != 0 {
+            let s = slots[i]
+            if s >> 24 == fp {
+                let e = Int(s & 0xFF_FFFF) - 1
+                let same = arena.withUnsafeBufferPointer { Self.equal($0, Int(nameOffset[e]), wire, 0, end) }
+                if same {
+                    if classID[e] == c { return .duplicate }
+                    existingOffset = nameOffset[e]
+                }
+            }
+            i = (i + 1) & mask
+        }
+        let offset: UInt32
+        if let existingOffset {
+            offset = existingOffset
+        } else {
+            offset = UInt32(arena.count)
+            arena.append(UInt8(wire.count))
+            arena.append(contentsOf: wire)
+        }
+        nameOffset.append(offset)
+        classID.append(c)
+        ruleID.append(r)
+        slots[i] = fp << 24 | UInt32(count)
+        return .added
+    }
+
+    mutating func grow() {
+        var bigger = [UInt32](repeating: 0, count: slots.count * 2)
+        let m = bigger.count - 1
+        arena.withUnsafeBytes { a in
+            for e in 0..<count {
+                let o = Int(nameOffset[e])
+                let name = UnsafeRawBufferPointer(rebasing: a[(o + 1)..<(o + 1 + Int(a[o]))])
+                let h = Self.hash(name, start: 0, seed: seed)!
+                var i = Int(truncatingIfNeeded: h) & m
+                while bigger[i] != 0 { i = (i + 1) & m }
+                bigger[i] = UInt32(truncatingIfNeeded: h >> 56) << 24 | UInt32(e + 1)
+            }
+        }
+        slots = bigger
+    }
+
+    /// Removes every entry from `count` on (and their names' bytes from `arenaCount` on).
+    /// Linear probing keeps this exact: an older entry's probe path only crosses slots filled
+    /// before it, so clearing the slots of newer entries never cuts one.
+    mutating func truncate(to count: Int, arenaCount: Int) {
+        guard count < self.count else { return }
+        for i in slots.indices where slots[i] != 0 && Int(slots[i] & 0xFF_FFFF) - 1 >= count { slots[i] = 0 }
+        nameOffset.removeSubrange(count...)
+        classID.removeSubrange(count...)
+        ruleID.removeSubrange(count...)
+        if arenaCount < arena.count { arena.removeSubrange(arenaCount...) }
+    }
+
+    /// Approximate heap bytes held.
+    public var memoryBytes: Int {
+        arena.capacity + nameOffset.capacity * 4 + classID.capacity * 2 + ruleID.capacity * 4 + slots.capacity * 4
+    }
+}

@@ -1,0 +1,384 @@
+import DNSWire
+
+/// Rules added or removed since the base snapshot was built: a small index over the same hash
+/// seed (one hashing pass serves both), rebuilt whole on every change (it is small), plus the
+/// base entries it removes. Applying one change takes well under a millisecond at thousands of
+/// delta rules; the base is rebuilt off the hot path and the delta emptied.
+public struct PolicyDelta: Sendable {
+    public struct NameRule: Sendable, Hashable {
+        public var wire: [UInt8]
+        public var list: UInt16
+        public var match: NameMatch
+        public var kind: RuleEffectKind
+        public var ruleID: UInt32
+    }
+    public struct PrefixRule: Sendable, Hashable {
+        public var prefix: CIDR
+        public var list: UInt16
+        public var kind: RuleEffectKind
+        public var ruleID: UInt32
+    }
+
+    public internal(set) var nameRules: [NameRule] = []
+    public internal(set) var prefixRules: [PrefixRule] = []
+    /// Base name entries and prefix entries that no longer apply.
+    public internal(set) var removedNames: Set<Int> = []
+    public internal(set) var removedPrefixes: Set<Int> = []
+    /// Classes of delta rules, numbered after the base's.
+    var classes: [RuleClass] = []
+    var names: NameIndex
+    var prefixes = PrefixTable()
+
+    init(seed: UInt64) { names = NameIndex(seed: seed) }
+
+    public var isEmpty: Bool { nameRules.isEmpty && prefixRules.isEmpty && removedNames.isEmpty && removedPrefixes.isEmpty }
+    public var count: Int { nameRules.count + prefixRules.count + removedNames.count + removedPrefixes.count }
+
+    /// Rebuilds the index from the rule lists; class numbers start at `baseClasses`, reusing the
+    /// base's classes where they match.
+    mutating func rebuild(base: [RuleClass]) {
+        var index: [RuleClass: UInt16] = [:]
+        for (i, c) in base.enumerated() { index[c] = UInt16(i) }
+        classes = []
+        func classID(_ c: RuleClass) -> UInt16 {
+            if let id = index[c] { return id }
+            let id = UInt16(base.count + classes.count)
+            classes.append(c)
+            index[c] = id
+            return id
+        }
+        names = NameIndex(expected: nameRules.count, seed: names.seed)
+        for r in nameRules {
+            let c = classID(RuleClass(list: r.list, match: r.match, kind: r.kind))
+            r.wire.withUnsafeBytes { _ = names.insert($0, classID: c, ruleID: r.ruleID) }
+        }
+        prefixes = PrefixTable()
+        for r in prefixRules {
+            prefixes.insert(r.prefix, classID: classID(RuleClass(list: r.list, match: .exact, kind: r.kind)), ruleID: r.ruleID)
+        }
+    }
+}
+
+/// Where a match was found.
+public enum PolicyLayer: UInt8, Sendable, Codable {
+    case names, deltaNames, prefixes, deltaPrefixes
+}
+
+/// One rule that matched.
+public struct PolicyMatch: Sendable, Hashable {
+    public var layer: PolicyLayer
+    public var entry: Int
+    public var classID: UInt16
+    /// For name rules: how many labels below the rule's name the checked name is (0 = itself).
+    public var depth: Int
+}
+
+/// The outcome of checking one name or address for a profile.
+public struct PolicyVerdict: Sendable, Hashable {
+    public enum Kind: UInt8, Sendable { case none, allowed, blocked, audited }
+    public var kind: Kind
+    /// The deciding rule (for `.blocked` and `.audited`; for `.allowed`, the allow rule).
+    public var match: PolicyMatch?
+
+    public static let none = PolicyVerdict(kind: .none, match: nil)
+}
+
+/// The policy the data plane consults: the shared base snapshot, the delta over it, the
+/// profiles, and what each class of rules means for each profile (a small precomputed table).
+/// Immutable: a change makes a new engine, which is handed to every event loop and engine
+/// thread; each reads its own reference without locks.
+public final class PolicyEngine: Sendable {
+    public let snapshot: PolicySnapshot
+    public let delta: PolicyDelta
+    public let profiles: [Profile]
+    public let config: PolicyConfig
+    /// Increases with every change (logs, metrics, tests).
+    public let generation: UInt64
+    /// Base classes then delta classes.
+    public let classes: [RuleClass]
+    /// `effects[profile * classes.count + class]`.
+    let effects: [UInt8]
+    /// Precomputed EDE code and text start per class and profile (`[profile * classes + class]`).
+    let blockTexts: [(code: EDECode, text: String)]
+
+    static let effNone: UInt8 = 0
+    static let effBlock: UInt8 = 1
+    static let effAllow: UInt8 = 2
+    static let effAudit: UInt8 = 3
+
+    public init(snapshot: PolicySnapshot, delta: PolicyDelta? = nil, profiles: [Profile] = Profile.builtIn, config: PolicyConfig = PolicyConfig(), generation: UInt64 = 0) {
+        self.snapshot = snapshot
+        var d = delta ?? PolicyDelta(seed: snapshot.names.seed)
+        if delta == nil { d.rebuild(base: snapshot.classes) }
+        self.delta = d
+        self.profiles = profiles
+        self.config = config
+        self.generation = generation
+        let classes = snapshot.classes + d.classes
+        self.classes = classes
+        var effects = [UInt8](repeating: 0, count: max(1, profiles.count * classes.count))
+        var texts: [(EDECode, String)] = []
+        texts.reserveCapacity(profiles.count * classes.count)
+        for (p, profile) in profiles.enumerated() {
+            for (c, cls) in classes.enumerated() {
+                let list = snapshot.lists[Int(cls.list)]
+                var e = Self.effNone
+                if profile.selects(list) && !profile.categories.isEmpty {
+                    if cls.kind == .allow {
+                        e = Self.effAllow
+                    } else if !list.categories.intersection(profile.categories).isEmpty {
+                        e = list.audit ? Self.effAudit : Self.effBlock
+                    }
+                }
+                effects[p * classes.count + c] = e
+                let matched = list.categories.intersection(profile.categories)
+                let cats = matched.isEmpty ? list.categories : matched
+                let code: EDECode = cats.isContentOnly ? .filtered : .blocked
+                var text = cats.first.map(\.description) ?? "blocked"
+                if list.tlp.disclosable { text += "; source=\(list.source)" }
+                texts.append((code, text))
+            }
+        }
+        self.effects = effects
+        self.blockTexts = texts
+    }
+
+    public func profileIndex(named name: String) -> Int? { profiles.firstIndex { $0.name == name } }
+
+    /// A new engine with the same rules and these profiles/config.
+    public func with(profiles: [Profile], config: PolicyConfig) -> PolicyEngine {
+        PolicyEngine(snapshot: snapshot, delta: delta, profiles: profiles, config: config, generation: generation &+ 1)
+    }
+
+    // MARK: checks (hot path: no allocation)
+
+    /// The name at `p[start..<end]` (uncompressed wire form, root label last) and each parent
+    /// against `profile`. Allow beats block; among blocks the most specific name wins.
+    public func check(name p: UnsafeRawBufferPointer, start: Int, end: Int, profile: Int) -> PolicyVerdict {
+        guard profile >= 0, profile < profiles.count, end <= p.count else { return .none }
+        let base = profile * classes.count
+        var block: PolicyMatch? = nil
+        var audit: PolicyMatch? = nil
+        var allow: PolicyMatch? = nil
+        let hasDelta = !delta.isEmpty
+        let removed = !delta.removedNames.isEmpty
+        effects.withUnsafeBufferPointer { effects in
+            NameIndex.withSuffixHashes(p, start: start, seed: snapshot.names.seed) { depth, s, h in
+                func visit(_ index: NameIndex, _ layer: PolicyLayer) {
+                    index.forEach(hash: h, p, start: s, end: end) { e in
+                        if layer == .names && removed && delta.removedNames.contains(e) { return true }
+                        let c = index.classID[e]
+                        let m = classes[Int(c)].match
+                        guard depth == 0 ? m.matchesSelf : m.matchesBelow else { return true }
+                        switch effects[base + Int(c)] {
+                        case Self.effAllow:
+                            allow = PolicyMatch(layer: layer, entry: e, classID: c, depth: depth)
+                            return false
+                        case Self.effBlock:
+                            if block == nil { block = PolicyMatch(layer: layer, entry: e, classID: c, depth: depth) }
+                        case Self.effAudit:
+                            if audit == nil { audit = PolicyMatch(layer: layer, entry: e, classID: c, depth: depth) }
+                        default: break
+                        }
+                        return true
+                    }
+                }
+                visit(snapshot.names, .names)
+                if allow == nil && hasDelta { visit(delta.names, .deltaNames) }
+                return allow == nil
+            }
+        }
+        if let allow { return PolicyVerdict(kind: .allowed, match: allow) }
+        if let block { return PolicyVerdict(kind: .blocked, match: block) }
+        if let audit { return PolicyVerdict(kind: .audited, match: audit) }
+        return .none
+    }
+
+    /// An address (4 or 16 bytes at `p[at...]`) against the prefix rules.
+    public func check(address p: UnsafeRawBufferPointer, at: Int, length: Int, profile: Int) -> PolicyVerdict {
+        guard profile >= 0, profile < profiles.count else { return .none }
+        let base = profile * classes.count
+        var block: PolicyMatch? = nil
+        var audit: PolicyMatch? = nil
+        var allow: PolicyMatch? = nil
+        let removed = !delta.removedPrefixes.isEmpty
+        var v4: UInt32? = nil
+        var hi: UInt64 = 0
+        var lo: UInt64 = 0
+        if length == 4 {
+            v4 = p.loadUnaligned(fromByteOffset: at, as: UInt32.self).bigEndian
+        } else {
+            hi = p.loadUnaligned(fromByteOffset: at, as: UInt64.self).bigEndian
+            lo = p.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self).bigEndian
+            // IPv4-mapped: check the IPv4 rules.
+            if hi == 0 && lo >> 32 == 0xFFFF { v4 = UInt32(truncatingIfNeeded: lo) }
+        }
+        effects.withUnsafeBufferPointer { effects in
+            func scan(_ table: PrefixTable, _ layer: PolicyLayer) {
+                let visit = { (e: Int) -> Bool in
+                    if layer == .prefixes && removed && self.delta.removedPrefixes.contains(e) { return true }
+                    let c = table.entries[e].classID
+                    switch effects[base + Int(c)] {
+                    case Self.effAllow:
+                        allow = PolicyMatch(layer: layer, entry: e, classID: c, depth: 0)
+                        return false
+                    case Self.effBlock:
+                        if block == nil { block = PolicyMatch(layer: layer, entry: e, classID: c, depth: 0) }
+                    case Self.effAudit:
+                        if audit == nil { audit = PolicyMatch(layer: layer, entry: e, classID: c, depth: 0) }
+                    default: break
+                    }
+                    return true
+                }
+                if let v4 {
+                    if table.hasV4 { table.forEach(v4: v4, visit) }
+                } else if table.hasV6 {
+                    table.forEach(v6: hi, lo, visit)
+                }
+            }
+            if !snapshot.prefixes.isEmpty { scan(snapshot.prefixes, .prefixes) }
+            if allow == nil && !delta.prefixes.isEmpty { scan(delta.prefixes, .deltaPrefixes) }
+        }
+        if let allow { return PolicyVerdict(kind: .allowed, match: allow) }
+        if let block { return PolicyVerdict(kind: .blocked, match: block) }
+        if let audit { return PolicyVerdict(kind: .audited, match: audit) }
+        return .none
+    }
+
+    /// True when there are address rules at all (answers need no address checks otherwise).
+    public var hasAddressRules: Bool { !snapshot.prefixes.isEmpty || !delta.prefixes.isEmpty }
+
+    /// Every CNAME/DNAME target and every A/AAAA address in the answer section of `wire` (a
+    /// whole response) against `profile`. The first blocked element decides; an element that an
+    /// allow rule covers is not blocked. Audited matches are reported when nothing blocks.
+    public func check(answer wire: UnsafeRawBufferPointer, profile: Int) -> PolicyVerdict {
+        guard wire.count >= 12 else { return .none }
+        let qd = Int(wire[4]) << 8 | Int(wire[5])
+        let an = Int(wire[6]) << 8 | Int(wire[7])
+        guard an > 0 else { return .none }
+        let addresses = hasAddressRules
+        var i = 12
+        for _ in 0..<qd {
+            guard let next = Self.skipName(wire, i) else { return .none }
+            i = next + 4
+        }
+        var audited: PolicyVerdict? = nil
+        var result = PolicyVerdict.none
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { buf in
+            let target = UnsafeMutableRawBufferPointer(buf)
+            for _ in 0..<an {
+                guard let afterOwner = Self.skipName(wire, i), afterOwner + 10 <= wire.count else { return }
+                let type = Int(wire[afterOwner]) << 8 | Int(wire[afterOwner + 1])
+                let rdlen = Int(wire[afterOwner + 8]) << 8 | Int(wire[afterOwner + 9])
+                let rdata = afterOwner + 10
+                guard rdata + rdlen <= wire.count else { return }
+                var v = PolicyVerdict.none
+                if type == 5 || type == 39 {
+                    if let n = Self.readName(wire, rdata, into: target) {
+                        v = check(name: UnsafeRawBufferPointer(target), start: 0, end: n, profile: profile)
+                    }
+                } else if addresses && ((type == 1 && rdlen == 4) || (type == 28 && rdlen == 16)) {
+                    v = check(address: wire, at: rdata, length: rdlen, profile: profile)
+                }
+                if v.kind == .blocked {
+                    result = v
+                    return
+                }
+                if v.kind == .audited && audited == nil { audited = v }
+                i = rdata + rdlen
+            }
+        }
+        if result.kind == .blocked { return result }
+        return audited ?? .none
+    }
+
+    static func skipName(_ p: UnsafeRawBufferPointer, _ start: Int) -> Int? {
+        var i = start
+        while i < p.count {
+            let len = Int(p[i])
+            if len == 0 { return i + 1 }
+            if len & 0xC0 == 0xC0 { return i + 2 <= p.count ? i + 2 : nil }
+            guard len <= 63 else { return nil }
+            i += 1 + len
+        }
+        return nil
+    }
+
+    /// Reads a possibly compressed name at `p[start]` into `out` (uncompressed wire form);
+    /// returns its length, nil when malformed.
+    static func readName(_ p: UnsafeRawBufferPointer, _ start: Int, into out: UnsafeMutableRawBufferPointer) -> Int? {
+        var i = start
+        var n = 0
+        var jumps = 0
+        while i < p.count {
+            let len = Int(p[i])
+            if len & 0xC0 == 0xC0 {
+                guard i + 1 < p.count, jumps < 64 else { return nil }
+                let target = (len & 0x3F) << 8 | Int(p[i + 1])
+                guard target < i else { return nil }
+                i = target
+                jumps += 1
+                continue
+            }
+            guard len <= 63, n + 1 + len <= 255, i + 1 + len <= p.count else { return nil }
+            out[n] = UInt8(len)
+            if len == 0 { return n + 1 }
+            for k in 0..<len { out[n + 1 + k] = p[i + 1 + k] }
+            n += 1 + len
+            i += 1 + len
+        }
+        return nil
+    }
+
+    // MARK: what a match means
+
+    public func list(of match: PolicyMatch) -> ListInfo { snapshot.lists[Int(classes[Int(match.classID)].list)] }
+    public func ruleClass(of match: PolicyMatch) -> RuleClass { classes[Int(match.classID)] }
+
+    public func ruleID(of match: PolicyMatch) -> UInt32 {
+        switch match.layer {
+        case .names: snapshot.names.ruleID[match.entry]
+        case .deltaNames: delta.names.ruleID[match.entry]
+        case .prefixes: snapshot.prefixes.entries[match.entry].ruleID
+        case .deltaPrefixes: delta.prefixes.entries[match.entry].ruleID
+        }
+    }
+
+    /// The rule's trigger as text: `name.`, `*.name.` or a prefix.
+    public func trigger(of match: PolicyMatch) -> String {
+        switch match.layer {
+        case .names, .deltaNames:
+            let index = match.layer == .names ? snapshot.names : delta.names
+            let name = Name(uncheckedWire: index.wire(of: match.entry)).description
+            return classes[Int(match.classID)].match == .below ? "*.\(name)" : name
+        case .prefixes: return snapshot.prefixes.entries[match.entry].prefix.description
+        case .deltaPrefixes: return delta.prefixes.entries[match.entry].prefix.description
+        }
+    }
+
+    /// The matched rule's name (for a name rule).
+    public func ruleName(of match: PolicyMatch) -> Name? {
+        switch match.layer {
+        case .names: Name(uncheckedWire: snapshot.names.wire(of: match.entry))
+        case .deltaNames: Name(uncheckedWire: delta.names.wire(of: match.entry))
+        default: nil
+        }
+    }
+
+    public func localData(of match: PolicyMatch) -> [ResourceRecord]? {
+        switch match.layer {
+        case .names: snapshot.localData[match.entry]
+        case .prefixes: snapshot.prefixLocalData[match.entry]
+        default: nil
+        }
+    }
+
+    /// EDE 15 (threats) or 17 (content) with `category; source=…; id=list:rule` (the source and
+    /// list withheld under TLP:AMBER/RED).
+    public func extendedError(for match: PolicyMatch, profile: Int) -> ExtendedError {
+        let t = blockTexts[profile * classes.count + Int(match.classID)]
+        let list = self.list(of: match)
+        let id = list.tlp.disclosable ? "\(list.name):\(ruleID(of: match))" : "\(ruleID(of: match))"
+        return ExtendedError(code: t.code, extraText: "\(t.text); id=\(id)")
+    }
+}

@@ -1,0 +1,145 @@
+import DNSWire
+import Foundation
+
+/// The last snapshot on disk, so that a restart protects from the first query (before any list
+/// is fetched again). Layout: magic, a JSON header (lists, classes, seed, prefix rules, local
+/// data, array lengths), then the index arrays as raw little-endian bytes. Written to a
+/// temporary file and renamed, so a crash never leaves half a snapshot.
+public enum PolicyFile {
+    static let magic = Array("BULWARK-POLICY-1\n".utf8)
+
+    struct Header: Codable {
+        var lists: [ListInfo]
+        var classes: [RuleClass]
+        var seed: UInt64
+        var arena: Int
+        var entries: Int
+        var slots: Int
+        var prefixes: [PrefixRecord]
+        var localData: [Int: [UInt8]]
+        var prefixLocalData: [Int: [UInt8]]
+        var delta: [DeltaName]
+    }
+
+    struct PrefixRecord: Codable {
+        var prefix: String
+        var classID: UInt16
+        var ruleID: UInt32
+    }
+
+    struct DeltaName: Codable {
+        var wire: [UInt8]
+        var list: UInt16
+        var match: NameMatch
+        var kind: RuleEffectKind
+        var ruleID: UInt32
+    }
+
+    public struct FormatError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Writes `engine`'s rules (base and delta) to `path`.
+    public static func write(_ engine: PolicyEngine, to path: String) throws {
+        let s = engine.snapshot
+        func records(_ r: [ResourceRecord]) -> [UInt8] {
+            (try? Message(header: Header0.header, answers: r).encode()) ?? []
+        }
+        let header = Header(
+            lists: s.lists, classes: s.classes, seed: s.names.seed, arena: s.names.arena.count, entries: s.names.count,
+            slots: s.names.slots.count,
+            prefixes: s.prefixes.entries.map { PrefixRecord(prefix: $0.prefix.description, classID: $0.classID, ruleID: $0.ruleID) },
+            localData: s.localData.mapValues(records), prefixLocalData: s.prefixLocalData.mapValues(records),
+            delta: engine.delta.nameRules.map { DeltaName(wire: $0.wire, list: $0.list, match: $0.match, kind: $0.kind, ruleID: $0.ruleID) })
+        let json = try JSONEncoder().encode(header)
+        var out = Data()
+        out.reserveCapacity(magic.count + 8 + json.count + s.names.memoryBytes)
+        out.append(contentsOf: magic)
+        var n = UInt64(json.count).littleEndian
+        withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
+        out.append(json)
+        s.names.arena.withUnsafeBytes { out.append(contentsOf: $0) }
+        s.names.nameOffset.withUnsafeBytes { out.append(contentsOf: $0) }
+        s.names.classID.withUnsafeBytes { out.append(contentsOf: $0) }
+        s.names.ruleID.withUnsafeBytes { out.append(contentsOf: $0) }
+        s.names.slots.withUnsafeBytes { out.append(contentsOf: $0) }
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        try out.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    enum Header0 {
+        static var header: DNSWire.Header {
+            var h = DNSWire.Header()
+            h.isResponse = true
+            return h
+        }
+    }
+
+    /// Reads a snapshot written by `write`; the delta's name rules come back as a delta.
+    public static func read(from path: String, profiles: [Profile], config: PolicyConfig) throws -> PolicyEngine {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return try data.withUnsafeBytes { (p: UnsafeRawBufferPointer) throws -> PolicyEngine in
+            guard p.count > magic.count + 8, p.prefix(magic.count).elementsEqual(magic) else {
+                throw FormatError(description: "\(path): not a Bulwark policy snapshot")
+            }
+            var at = magic.count
+            let jsonLength = Int(UInt64(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+            at += 8
+            guard jsonLength > 0, jsonLength <= p.count - at else { throw FormatError(description: "\(path): truncated header") }
+            let header = try JSONDecoder().decode(Header.self, from: Data(p[at..<(at + jsonLength)]))
+            at += jsonLength
+            func take<T: FixedWidthInteger>(_ count: Int, _: T.Type) throws -> [T] {
+                let bytes = count * MemoryLayout<T>.size
+                guard count >= 0, bytes <= p.count - at else { throw FormatError(description: "\(path): truncated") }
+                let out = [T](unsafeUninitializedCapacity: count) { b, n in
+                    UnsafeMutableRawBufferPointer(b).copyMemory(from: UnsafeRawBufferPointer(rebasing: p[at..<(at + bytes)]))
+                    n = count
+                }
+                at += bytes
+                return out.map { T(littleEndian: $0) }
+            }
+            let arena = try take(header.arena, UInt8.self)
+            let offsets = try take(header.entries, UInt32.self)
+            let classIDs = try take(header.entries, UInt16.self)
+            let ruleIDs = try take(header.entries, UInt32.self)
+            let slots = try take(header.slots, UInt32.self)
+            guard at == p.count, header.slots.nonzeroBitCount == 1, header.slots >= 2 * header.entries,
+                offsets.allSatisfy({ Int($0) < arena.count }), classIDs.allSatisfy({ Int($0) < header.classes.count }),
+                header.classes.allSatisfy({ Int($0.list) < header.lists.count })
+            else { throw FormatError(description: "\(path): inconsistent snapshot") }
+            for o in offsets where Int(o) + 1 + Int(arena[Int(o)]) > arena.count {
+                throw FormatError(description: "\(path): inconsistent snapshot")
+            }
+            var s = PolicySnapshot(
+                names: NameIndex(arena: arena, nameOffset: offsets, classID: classIDs, ruleID: ruleIDs, slots: slots, seed: header.seed))
+            s.lists = header.lists
+            s.classes = header.classes
+            for r in header.prefixes {
+                guard let c = CIDR(r.prefix), Int(r.classID) < header.classes.count else { continue }
+                s.prefixes.insert(c, classID: r.classID, ruleID: r.ruleID)
+            }
+            func records(_ b: [UInt8]) -> [ResourceRecord]? { (try? Message(parsing: b))?.answers }
+            s.localData = header.localData.compactMapValues(records)
+            s.prefixLocalData = header.prefixLocalData.compactMapValues(records)
+            var delta = PolicyDelta(seed: header.seed)
+            delta.nameRules = header.delta.filter { Int($0.list) < header.lists.count }.map {
+                .init(wire: $0.wire, list: $0.list, match: $0.match, kind: $0.kind, ruleID: $0.ruleID)
+            }
+            delta.rebuild(base: s.classes)
+            return PolicyEngine(snapshot: s, delta: delta, profiles: profiles, config: config)
+        }
+    }
+}
+
+extension RuleEffectKind: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .block: "block"
+        case .nodata: "nodata"
+        case .drop: "drop"
+        case .localData: "local-data"
+        case .allow: "allow"
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import DNSWire
+
+/// How a profile answers a blocked name.
+public enum BlockAction: String, Sendable, Codable, CaseIterable {
+    case nxdomain, nodata, sinkhole, refused, drop
+}
+
+/// A policy profile (public profile or, later, tenant): a small value over the shared index.
+public struct Profile: Sendable, Hashable, Codable {
+    public var name: String
+    /// Categories this profile blocks.
+    public var categories: CategorySet
+    public var action: BlockAction
+    /// Only these lists (by name) apply; nil = every list.
+    public var lists: [String]?
+    /// Lists that never apply.
+    public var excludedLists: [String]
+
+    public init(name: String, categories: CategorySet, action: BlockAction = .nxdomain, lists: [String]? = nil, excludedLists: [String] = []) {
+        self.name = name
+        self.categories = categories
+        self.action = action
+        self.lists = lists
+        self.excludedLists = excludedLists
+    }
+
+    /// The five public profiles of DNS4EU.
+    public static let builtIn: [Profile] = [
+        Profile(name: "unfiltered", categories: []),
+        Profile(name: "protective", categories: .threats),
+        Profile(name: "protective-child", categories: CategorySet.threats.union(.adult)),
+        Profile(name: "protective-ads", categories: CategorySet.threats.union(.ads)),
+        Profile(name: "protective-child-ads", categories: CategorySet.threats.union(.adult).union(.ads)),
+    ]
+
+    public static let defaultName = "protective"
+
+    /// Does `list` apply to this profile at all?
+    func selects(_ list: ListInfo) -> Bool {
+        if excludedLists.contains(list.name) { return false }
+        if let lists, !lists.contains(list.name) { return false }
+        return true
+    }
+}
+
+/// What the answer to a query should be, per the policy.
+public struct PolicyConfig: Sendable, Hashable {
+    /// TTL of block answers and of their SOA (negative caching downstream), so that an unblock
+    /// reaches downstream caches quickly.
+    public var blockTTL: UInt32 = 60
+    /// Block page addresses for the sinkhole action (A and AAAA answers).
+    public var sinkholeV4: IPv4Address? = IPv4Address(0)
+    public var sinkholeV6: IPv6Address? = IPv6Address(bytes: [UInt8](repeating: 0, count: 16))
+    public init() {}
+}
