@@ -51,16 +51,23 @@ public enum Bulwark {
             logger.warning("skipping resolv.conf nameserver that is this server", metadata: ["nameserver": "\(s)"])
         }
         if settings.listenIsDefault {
-            let usable = settings.listen.filter(AddressProbe.isAvailable)
-            for a in settings.listen where !usable.contains(a) {
-                logger.warning("default listen address not available on this host; skipping it", metadata: ["address": "\(a)"])
+            let usable = settings.listen.indices.filter { AddressProbe.isAvailable(settings.listen[$0]) }
+            for a in settings.listen.indices where !usable.contains(a) {
+                logger.warning("default listen address not available on this host; skipping it", metadata: ["address": "\(settings.listen[a])"])
             }
-            if !usable.isEmpty { settings.listen = usable }
+            if !usable.isEmpty {
+                settings.listen = usable.map { settings.listen[$0] }
+                settings.listenerProfiles = usable.map { settings.listenerProfiles[$0] }
+            }
         }
-        let dns = try await DNSServer(settings: settings, logger: logger)
-        var services: [any Service] = [dns]
+        let initial = PolicyService.initialEngine(settings: settings.policy, dataDirectory: settings.dataDirectory, logger: logger)
+        let dns = try await DNSServer(settings: settings, policy: initial, logger: logger)
+        let policy = PolicyService(
+            settings: settings.policy, dataDirectory: settings.dataDirectory, initial: initial, logger: logger,
+            publish: { dns.publish($0) })
+        var services: [any Service] = [dns, policy]
         if let m = settings.metrics {
-            services.append(MetricsServer(address: m, dns: dns, logger: logger))
+            services.append(MetricsServer(address: m, dns: dns, policy: policy, logger: logger))
         }
         let group = ServiceGroup(
             configuration: .init(

@@ -30,6 +30,15 @@ public struct RawConfig: Sendable, Equatable {
     public var tcpMaxConnections: Int?
     public var tcpMaxInFlight: Int?
     public var drainTimeoutMs: Int?
+    public var defaultProfile: String?
+    public var blockTTL: Int?
+    public var sinkholeIPv4: String?
+    public var sinkholeIPv6: String?
+    public var policyRefresh: Int?
+    public var policyFileCheckMs: Int?
+    /// `policy.sources` and `policy.profiles` (config file only: lists of mappings).
+    public var sources: [RawSource]?
+    public var profiles: [RawProfile]?
 
     public init() {}
 
@@ -37,6 +46,8 @@ public struct RawConfig: Sendable, Equatable {
     public func overlaid(with other: RawConfig) -> RawConfig {
         var r = self
         for key in RawConfig.keys { key.copy(other, &r) }
+        if let v = other.sources { r.sources = v }
+        if let v = other.profiles { r.profiles = v }
         return r
     }
 
@@ -116,6 +127,12 @@ public struct RawConfig: Sendable, Equatable {
         int("tcp.max-connections", "BULWARK_TCP_MAX_CONNECTIONS", \.tcpMaxConnections),
         int("tcp.max-in-flight", "BULWARK_TCP_MAX_IN_FLIGHT", \.tcpMaxInFlight),
         int("shutdown.drain-timeout-ms", "BULWARK_DRAIN_TIMEOUT_MS", \.drainTimeoutMs),
+        str("policy.default-profile", "BULWARK_POLICY_DEFAULT_PROFILE", \.defaultProfile),
+        int("policy.block-ttl", "BULWARK_POLICY_BLOCK_TTL", \.blockTTL),
+        str("policy.sinkhole.ipv4", "BULWARK_POLICY_SINKHOLE_IPV4", \.sinkholeIPv4),
+        str("policy.sinkhole.ipv6", "BULWARK_POLICY_SINKHOLE_IPV6", \.sinkholeIPv6),
+        int("policy.refresh", "BULWARK_POLICY_REFRESH", \.policyRefresh),
+        int("policy.file-check-ms", "BULWARK_POLICY_FILE_CHECK_MS", \.policyFileCheckMs),
     ]
 
     /// Parses a YAML config file's text. Unknown keys are errors (a typo must not be ignored).
@@ -134,7 +151,11 @@ public struct RawConfig: Sendable, Equatable {
             for (k, v) in m {
                 guard let key = k.string else { throw AppError(.config, "\(prefix)<key>: keys must be strings") }
                 let path = prefix.isEmpty ? key : "\(prefix).\(key)"
-                if let sub = v.mapping {
+                if path == "policy.sources" {
+                    config.sources = try RawSource.parse(v)
+                } else if path == "policy.profiles" {
+                    config.profiles = try RawProfile.parse(v)
+                } else if let sub = v.mapping {
                     try walk(sub, path)
                 } else {
                     flat.append((path, v))
@@ -178,5 +199,111 @@ extension Substring {
         while s.first == " " { s = s.dropFirst() }
         while s.last == " " { s = s.dropLast() }
         return String(s)
+    }
+}
+
+/// Fields of one mapping in a list (`policy.sources`, `policy.profiles`), checked for unknown keys.
+struct RawFields {
+    let path: String
+    var scalars: [String: String] = [:]
+    var lists: [String: [String]] = [:]
+
+    init(_ node: Node, path: String, allowed: Set<String>) throws {
+        self.path = path
+        guard let m = node.mapping else { throw AppError(.config, "\(path): expected a mapping") }
+        for (k, v) in m {
+            guard let key = k.string, allowed.contains(key) else {
+                throw AppError(.config, "\(path): unknown key '\(k.string ?? "?")' (known: \(allowed.sorted().joined(separator: ", ")))")
+            }
+            if let seq = v.sequence {
+                lists[key] = seq.map { $0.string ?? "" }
+            } else if let s = v.string {
+                scalars[key] = s
+            } else if v.null == nil {
+                throw AppError(.config, "\(path).\(key): unsupported value")
+            }
+        }
+    }
+
+    func list(_ key: String) -> [String]? {
+        if let l = lists[key] { return l }
+        return scalars[key].map { $0.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty } }
+    }
+    func int(_ key: String) throws -> Int? {
+        guard let s = scalars[key] else { return nil }
+        guard let v = Int(s) else { throw AppError(.config, "\(path).\(key): expected an integer") }
+        return v
+    }
+    func bool(_ key: String) throws -> Bool? {
+        guard let s = scalars[key] else { return nil }
+        return try RawConfig.ConfigValue.scalar(s).bool("\(path).\(key)")
+    }
+
+    static func sequence(_ node: Node, path: String) throws -> [Node] {
+        if node.null != nil { return [] }
+        guard let seq = node.sequence else { throw AppError(.config, "\(path): expected a list") }
+        return Array(seq)
+    }
+}
+
+/// One policy source as written in the config file.
+public struct RawSource: Sendable, Equatable {
+    public var name: String?
+    public var path: String?
+    public var url: String?
+    public var format: String?
+    public var categories: [String]?
+    public var allow: Bool?
+    public var audit: Bool?
+    public var tlp: String?
+    public var source: String?
+    public var refresh: Int?
+    public init() {}
+
+    static let keys: Set<String> = ["name", "path", "url", "format", "categories", "allow", "audit", "tlp", "source", "refresh"]
+
+    static func parse(_ node: Node) throws -> [RawSource] {
+        try RawFields.sequence(node, path: "policy.sources").enumerated().map { i, n in
+            let f = try RawFields(n, path: "policy.sources[\(i)]", allowed: keys)
+            var r = RawSource()
+            r.name = f.scalars["name"]
+            r.path = f.scalars["path"]
+            r.url = f.scalars["url"]
+            r.format = f.scalars["format"]
+            r.categories = f.list("categories")
+            r.allow = try f.bool("allow")
+            r.audit = try f.bool("audit")
+            r.tlp = f.scalars["tlp"]
+            r.source = f.scalars["source"]
+            r.refresh = try f.int("refresh")
+            return r
+        }
+    }
+}
+
+/// One profile as written in the config file: a built-in one to bind or adjust, or a new one.
+public struct RawProfile: Sendable, Equatable {
+    public var name: String?
+    public var listen: [String]?
+    public var categories: [String]?
+    public var action: String?
+    public var lists: [String]?
+    public var excludeLists: [String]?
+    public init() {}
+
+    static let keys: Set<String> = ["name", "listen", "categories", "action", "lists", "exclude-lists"]
+
+    static func parse(_ node: Node) throws -> [RawProfile] {
+        try RawFields.sequence(node, path: "policy.profiles").enumerated().map { i, n in
+            let f = try RawFields(n, path: "policy.profiles[\(i)]", allowed: keys)
+            var r = RawProfile()
+            r.name = f.scalars["name"]
+            r.listen = f.list("listen")
+            r.categories = f.list("categories")
+            r.action = f.scalars["action"]
+            r.lists = f.list("lists")
+            r.excludeLists = f.list("exclude-lists")
+            return r
+        }
     }
 }

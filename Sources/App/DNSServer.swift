@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Pipeline
+import Policy
 import Resolver
 import ServiceLifecycle
 
@@ -36,7 +37,13 @@ public final class DNSServer: Service, Sendable {
         init(_ all: [EngineProcessor]) { self.all = all }
     }
 
-    public init(settings: Settings, logger: Logger) async throws {
+    public init(settings: Settings, policy: PolicyEngine? = nil, logger: Logger) async throws {
+        let policy = policy ?? PolicyEngine(snapshot: .empty, profiles: settings.policy.profiles, config: settings.policy.config)
+        let listenerProfiles = settings.listenerProfiles
+        let defaultProfile = settings.policy.defaultProfile
+        @Sendable func box() -> PolicyBox {
+            PolicyBox(engine: policy, listenerProfiles: listenerProfiles, defaultProfile: defaultProfile, logger: logger)
+        }
         self.settings = settings
         self.logger = logger
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.threads)
@@ -53,7 +60,7 @@ public final class DNSServer: Service, Sendable {
                 let resolver = CachingResolver(cache: cache, forwarder: forwarder, loop: loop)
                 if let replica { resolver.replicate = { replica.push($0) } }
                 let chain = QueryChain.build(
-                    .init(acl: AccessList(allow: settings.allow), resolver: resolver, stats: stats, maxUDPSize: settings.maxUDPSize))
+                    .init(acl: AccessList(allow: settings.allow), resolver: resolver, stats: stats, maxUDPSize: settings.maxUDPSize, policy: box()))
                 let p = DNSProcessor(
                     chain: chain, resolver: resolver, stats: stats, loop: loop,
                     maxTCPConnections: max(1, settings.maxTCPConnections / settings.threads))
@@ -63,7 +70,9 @@ public final class DNSServer: Service, Sendable {
             if let replica {
                 let stats = StatsBox()
                 let chain = QueryChain.build(
-                    .init(acl: AccessList(allow: settings.allow), resolution: .handoff(replica), stats: stats, maxUDPSize: settings.maxUDPSize))
+                    .init(
+                        acl: AccessList(allow: settings.allow), resolution: .handoff(replica), stats: stats, maxUDPSize: settings.maxUDPSize,
+                        policy: box()))
                 engines.append(EngineProcessor(chain: chain, replica: replica, stats: stats, loopProcessor: bound))
             }
             let erased = try await loop.submit { NIOLoopBound<any QueryProcessor>(bound.value, eventLoop: loop) }.get()
@@ -79,6 +88,15 @@ public final class DNSServer: Service, Sendable {
         self.processors = processors
         self.registry = ProcessorRegistry(byLoop: byLoop)
         self.engineProcessors = EngineProcessors(engines)
+    }
+
+    /// Hands a new policy engine to every event loop and native UDP thread; each swaps its
+    /// reference between queries (no query waits, none sees half a policy).
+    public func publish(_ engine: PolicyEngine) {
+        for p in processors {
+            p.eventLoop.execute { p.value.chain.policy.engine = engine }
+        }
+        for e in engineProcessors.all { e.policyMailbox.publish(engine) }
     }
 
     /// Each loop has its own cache (no locks); the memory bound is split between them.

@@ -5,12 +5,14 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Pipeline
+import Policy
+import Foundation
 import Resolver
 import ServiceLifecycle
 
 /// Renders counters in the Prometheus text exposition format (0.0.4).
 public enum PrometheusText {
-    public static func render(_ snaps: [LoopSnapshot]) -> String {
+    public static func render(_ snaps: [LoopSnapshot], policy: PolicyStatus? = nil) -> String {
         var s = ""
         func header(_ name: String, _ type: String, _ help: String) {
             s += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -96,6 +98,37 @@ public enum PrometheusText {
         for (k, v) in perUpstream.sorted(by: { $0.key < $1.key }) {
             s += "bulwark_upstream_failures_total{upstream=\"\(k)\"} \(v.1)\n"
         }
+        header("bulwark_policy_blocked_total", "counter", "Queries blocked, by what matched (qname, answer) and the rule's category.")
+        for c in Category.allCases {
+            let n = total.blockedByCategory[Int(c.rawValue)]
+            if n > 0 { s += "bulwark_policy_blocked_by_category_total{category=\"\(c)\"} \(n)\n" }
+        }
+        s += "bulwark_policy_blocked_total{stage=\"qname\"} \(total.blockedQName)\n"
+        s += "bulwark_policy_blocked_total{stage=\"answer\"} \(total.blockedAnswer)\n"
+        header("bulwark_policy_allowed_total", "counter", "Queries whose name an allow rule covered.")
+        s += "bulwark_policy_allowed_total \(total.allowed)\n"
+        header("bulwark_policy_audited_total", "counter", "Matches of audit-mode lists (logged, not blocked).")
+        s += "bulwark_policy_audited_total \(total.audited)\n"
+        if let policy {
+            header("bulwark_policy_generation", "gauge", "Policy version in force.")
+            s += "bulwark_policy_generation \(policy.generation)\n"
+            header("bulwark_policy_names", "gauge", "Name rules in the base snapshot.")
+            s += "bulwark_policy_names \(policy.names)\n"
+            header("bulwark_policy_prefixes", "gauge", "Address rules in the base snapshot.")
+            s += "bulwark_policy_prefixes \(policy.prefixes)\n"
+            header("bulwark_policy_delta_rules", "gauge", "Rule changes applied over the base since it was built.")
+            s += "bulwark_policy_delta_rules \(policy.deltaRules)\n"
+            header("bulwark_policy_build_seconds", "gauge", "Duration of the last snapshot build.")
+            s += "bulwark_policy_build_seconds \(policy.lastBuildSeconds)\n"
+            header("bulwark_policy_source_rules", "gauge", "Rules loaded per source.")
+            for src in policy.sources { s += "bulwark_policy_source_rules{list=\"\(src.name)\"} \(src.rules)\n" }
+            header("bulwark_policy_source_skipped_lines", "gauge", "Lines skipped per source in its last load.")
+            for src in policy.sources { s += "bulwark_policy_source_skipped_lines{list=\"\(src.name)\"} \(src.skipped)\n" }
+            header("bulwark_policy_source_failures_total", "counter", "Failed loads per source (the last good copy stayed in force).")
+            for src in policy.sources { s += "bulwark_policy_source_failures_total{list=\"\(src.name)\"} \(src.failures)\n" }
+            header("bulwark_policy_source_stale", "gauge", "1 when a source's last good copy is in force instead of its current contents.")
+            for src in policy.sources { s += "bulwark_policy_source_stale{list=\"\(src.name)\"} \(src.usingLastGood ? 1 : 0)\n" }
+        }
         return s
     }
 }
@@ -104,17 +137,22 @@ public enum PrometheusText {
 public final class MetricsServer: Service, Sendable {
     let address: SocketAddress
     let dns: DNSServer
+    let policy: PolicyService?
     let logger: Logger
 
-    public init(address: SocketAddress, dns: DNSServer, logger: Logger) {
+    public init(address: SocketAddress, dns: DNSServer, policy: PolicyService? = nil, logger: Logger) {
         self.address = address
         self.dns = dns
+        self.policy = policy
         self.logger = logger
     }
 
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let dns = self.dns
+        let policy = self.policy
+        // Policy changes only on a loopback address (API keys come with the control plane).
+        let admin = address.ipAddress?.hasPrefix("127.") == true || address.ipAddress == "::1"
         let channel: any Channel
         do {
             channel = try await ServerBootstrap(group: group)
@@ -122,7 +160,7 @@ public final class MetricsServer: Service, Sendable {
                 .childChannelInitializer { channel in
                     channel.pipeline.configureHTTPServerPipeline().flatMap {
                         channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(dns: dns))
+                            try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(dns: dns, policy: policy, admin: admin))
                         }
                     }
                 }
@@ -142,10 +180,16 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
     let dns: DNSServer
+    let policy: PolicyService?
+    let admin: Bool
     var path = ""
     var method = HTTPMethod.GET
 
-    init(dns: DNSServer) { self.dns = dns }
+    init(dns: DNSServer, policy: PolicyService?, admin: Bool) {
+        self.dns = dns
+        self.policy = policy
+        self.admin = admin
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -159,6 +203,16 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
             let path = self.path.split(separator: "?").first.map(String.init) ?? self.path
             let method = self.method
+            if path.hasPrefix("/v1/policy/"), let policy {
+                let query = Self.queryItems(self.path)
+                let admin = self.admin
+                let promise = context.eventLoop.makePromise(of: (HTTPResponseStatus, String).self)
+                promise.completeWithTask { await PolicyAdmin.handle(method: method, path: path, query: query, policy: policy, admin: admin) }
+                promise.futureResult.whenSuccess { status, body in
+                    handler.value.respond(ctx.value, status: status, type: "application/json", body: body, head: method == .HEAD)
+                }
+                return
+            }
             guard method == .GET || method == .HEAD else {
                 respond(context, status: .methodNotAllowed, type: "text/plain", body: "method not allowed\n", head: false)
                 return
@@ -167,7 +221,8 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
             case "/metrics":
                 let dns = self.dns
                 let promise = context.eventLoop.makePromise(of: String.self)
-                promise.completeWithTask { PrometheusText.render(try await dns.snapshots()) }
+                let policy = self.policy
+                promise.completeWithTask { PrometheusText.render(try await dns.snapshots(), policy: policy?.status.withLock { $0 }) }
                 promise.futureResult.whenComplete { result in
                     switch result {
                     case .success(let text):
@@ -183,6 +238,20 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
                 respond(context, status: .notFound, type: "text/plain", body: "not found\n", head: method == .HEAD)
             }
         }
+    }
+
+    /// `?a=b&c=d`, percent- and plus-decoded.
+    static func queryItems(_ uri: String) -> [String: String] {
+        guard let q = uri.firstIndex(of: "?") else { return [:] }
+        var out: [String: String] = [:]
+        for pair in uri[uri.index(after: q)...].split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String {
+                (String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding) ?? String(s)
+            }
+            out[decode(kv[0])] = kv.count > 1 ? decode(kv[1]) : ""
+        }
+        return out
     }
 
     func respond(_ context: ChannelHandlerContext, status: HTTPResponseStatus, type: String, body: String, head: Bool) {

@@ -31,13 +31,26 @@ public struct Settings: Sendable {
     public var drainTimeout: TimeAmount
     /// Nameservers of resolv.conf skipped because they are this server.
     public var skippedSelf: [String] = []
+    public var policy = PolicySettings()
+    /// Profile index per entry of `listen`.
+    public var listenerProfiles: [Int] = []
 
     public static let defaultListen = ["127.0.0.1:53", "[::1]:53"]
 
     /// Validates `raw`; `readFile` reads resolv.conf (injectable for tests).
     public static func make(_ raw: RawConfig, coreCount: Int, readFile: (String) -> String?) throws -> Settings {
-        let listen = try (raw.listen ?? defaultListen).map { try parseAddress($0, what: "listen") }
+        var listen = try (raw.listen ?? defaultListen).map { try parseAddress($0, what: "listen") }
         guard !listen.isEmpty else { throw AppError(.config, "listen: at least one address is needed") }
+        let (policy, profileListeners) = try PolicySettings.make(raw)
+        var listenerProfiles = [Int](repeating: policy.defaultProfile, count: listen.count)
+        for (address, profile) in profileListeners {
+            if let i = listen.firstIndex(where: { sameEndpoint($0, address) }) {
+                listenerProfiles[i] = profile
+            } else {
+                listen.append(address)
+                listenerProfiles.append(profile)
+            }
+        }
         var skipped: [String] = []
         var upstreams: [SocketAddress]
         if let list = raw.upstreams, !list.isEmpty {
@@ -132,7 +145,9 @@ public struct Settings: Sendable {
             dataDirectory: raw.data ?? "./bulwark-data", metrics: metrics, logFormat: format, logLevel: level, allow: allow,
             cache: cache, forwarder: fwd, maxUDPSize: udpMax, udpEngine: engine, tcp: tcp, maxTCPConnections: maxConn,
             drainTimeout: .milliseconds(Int64(drain)), skippedSelf: skipped)
-        settings.listenIsDefault = raw.listen == nil
+        settings.listenIsDefault = raw.listen == nil && profileListeners.isEmpty
+        settings.policy = policy
+        settings.listenerProfiles = listenerProfiles
         return settings
     }
 

@@ -1,5 +1,8 @@
 import App
 import ArgumentParser
+import Foundation
+import DNSWire
+import Policy
 
 #if canImport(Glibc)
     import Glibc
@@ -19,7 +22,7 @@ struct BulwarkCommand: AsyncParsableCommand {
             flags win over the environment, which wins over the config file.
             """,
         version: Bulwark.version,
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, PolicyCommand.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -70,24 +73,158 @@ struct Serve: AsyncParsableCommand {
         flags.data = data
         flags.logFormat = logFormat
         flags.logLevel = logLevel
-        var env: [String: String] = [:]
-        var p = environ
-        while let entry = p.pointee {
-            let s = String(cString: entry)
-            if let eq = s.firstIndex(of: "=") { env[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
-            p += 1
-        }
-        let settings: Settings
-        do {
-            settings = try Bulwark.settings(configFile: config, flags: flags, environment: env)
-        } catch let error as AppError {
-            throw ValidationError(error.reason)
-        }
+        let settings = try loadSettings(configFile: config, flags: flags)
         do {
             try await Bulwark.serve(settings)
         } catch let error as AppError {
             FileHandleShim.stderr("bulwark: \(error.reason)\n")
             throw ExitCode(1)
+        }
+    }
+}
+
+/// Environment, config file and flags merged and validated (errors as usage errors).
+func loadSettings(configFile: String?, flags: RawConfig) throws -> Settings {
+    var env: [String: String] = [:]
+    var p = environ
+    while let entry = p.pointee {
+        let s = String(cString: entry)
+        if let eq = s.firstIndex(of: "=") { env[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+        p += 1
+    }
+    do {
+        return try Bulwark.settings(configFile: configFile, flags: flags, environment: env)
+    } catch let error as AppError {
+        throw ValidationError(error.reason)
+    }
+}
+
+struct PolicyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "Explain verdicts and change rules.",
+        subcommands: [Check.self, Add.self, Remove.self, Reload.self, Status.self]
+    )
+
+    struct Common: ParsableArguments {
+        @Option(name: .long, help: "YAML configuration file.")
+        var config: String?
+        @Option(name: .long, help: "Data directory. Default ./bulwark-data. (BULWARK_DATA)")
+        var data: String?
+
+        func settings() throws -> Settings {
+            var flags = RawConfig()
+            flags.data = data
+            // Upstreams do not matter here; do not fail on an unusable resolv.conf.
+            flags.upstreams = ["127.0.0.1:53"]
+            flags.listen = ["127.0.0.2:53"]
+            return try loadSettings(configFile: config, flags: flags)
+        }
+
+        /// The running server's policy interface: the metrics address of the configuration.
+        func server(_ explicit: String?) throws -> String {
+            if let explicit { return explicit }
+            guard let m = try settings().metrics else { throw ValidationError("metrics are off in the configuration; give --server ADDR:PORT") }
+            return m.ipAddress!.contains(":") ? "[\(m.ipAddress!)]:\(m.port!)" : "\(m.ipAddress!):\(m.port!)"
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the verdict for a name (or answer address) and why: rule, list, category, source, line.",
+            discussion: "Builds the policy from the configured sources (files, and the last fetched copies of URL sources) unless --server or --snapshot is given.")
+        @Argument(help: "Domain name or IP address.") var name: String
+        @Option(name: .long, help: "Profile (default: policy.default-profile).") var profile: String?
+        @Flag(name: .long, help: "Print JSON.") var json = false
+        @Option(name: .long, help: "Ask a running server instead (its metrics ADDR:PORT).") var server: String?
+        @Flag(name: .long, help: "Use the last persisted snapshot of the data directory.") var snapshot = false
+        @OptionGroup var common: Common
+
+        func run() async throws {
+            let x: Explanation
+            if let server {
+                var q = ["name": name]
+                if let profile { q["profile"] = profile }
+                let (status, body) = try await PolicyCLI.request(server: server, method: "GET", path: "/v1/policy/check", query: q)
+                guard status == 200, let value = try? JSONDecoder().decode(Explanation.self, from: Data(body.utf8)) else {
+                    FileHandleShim.stderr("bulwark: \(body)\n")
+                    throw ExitCode(1)
+                }
+                x = value
+            } else {
+                do {
+                    x = try PolicyCLI.checkLocally(name, profile: profile, settings: try common.settings(), useSnapshot: snapshot)
+                } catch let e as AppError {
+                    throw ValidationError(e.reason)
+                }
+            }
+            if json {
+                let e = JSONEncoder()
+                e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try e.encode(x), as: UTF8.self))
+            } else {
+                print(x.text)
+            }
+        }
+    }
+
+    /// Sends one change to a running server and prints its answer.
+    static func send(_ server: String, _ method: String, _ path: String, _ query: [String: String]) async throws {
+        let (status, body) = try await PolicyCLI.request(server: server, method: method, path: path, query: query)
+        print(body)
+        if status >= 300 { throw ExitCode(1) }
+    }
+
+    struct RuleOptions: ParsableArguments {
+        @Argument(help: "Domain name, or an address prefix (CIDR) for answer-address rules.") var rule: String
+        @Option(name: .long, help: "List (default: local-block, or local-allow with --action allow).") var list: String?
+        @Option(name: .long, help: "Server's metrics ADDR:PORT (default: from the configuration).") var server: String?
+        var query: [String: String] {
+            var q: [String: String] = [:]
+            if rule.contains("/") || IPAddress(rule) != nil { q["prefix"] = rule } else { q["name"] = rule }
+            if let list { q["list"] = list }
+            return q
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a rule to a running server (applied through the delta at once).")
+        @OptionGroup var rule: RuleOptions
+        @Option(name: .long, help: "block, nodata, drop or allow.") var action: String = "block"
+        @Option(name: .long, help: "subtree (the name and below), exact, or below.") var match: String = "subtree"
+        @OptionGroup var common: Common
+        func run() async throws {
+            var q = rule.query
+            q["action"] = action
+            if q["name"] != nil { q["match"] = match }
+            try await PolicyCommand.send(try common.server(rule.server), "POST", "/v1/policy/rules", q)
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a rule from a running server.")
+        @OptionGroup var rule: RuleOptions
+        @OptionGroup var common: Common
+        func run() async throws {
+            try await PolicyCommand.send(try common.server(rule.server), "DELETE", "/v1/policy/rules", rule.query)
+        }
+    }
+
+    struct Reload: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reload every source of a running server (like SIGHUP).")
+        @Option(name: .long, help: "Server's metrics ADDR:PORT.") var server: String?
+        @OptionGroup var common: Common
+        func run() async throws {
+            try await PolicyCommand.send(try common.server(server), "POST", "/v1/policy/reload", [:])
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a running server's policy: generation, counts, sources and their errors.")
+        @Option(name: .long, help: "Server's metrics ADDR:PORT.") var server: String?
+        @OptionGroup var common: Common
+        func run() async throws {
+            try await PolicyCommand.send(try common.server(server), "GET", "/v1/policy/status", [:])
         }
     }
 }

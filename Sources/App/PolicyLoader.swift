@@ -1,0 +1,194 @@
+import AsyncHTTPClient
+import DNSWire
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Policy
+
+/// How one source fared in the last build.
+public struct SourceStatus: Sendable, Equatable {
+    public var name: String
+    public var origin: String
+    public var rules = 0
+    public var skipped = 0
+    /// The list in force is the last good copy (the new one could not be fetched or was broken).
+    public var usingLastGood = false
+    public var lastError: String?
+    public var lastSuccess: Date?
+    public var failures = 0
+    /// The first problem lines, `origin:line: message`.
+    public var issues: [String] = []
+}
+
+/// The contents of a source for one build.
+public enum SourceContent: Sendable {
+    case fresh([UInt8])
+    case failed(String)
+}
+
+/// Last good copies of every source, and the HTTP validators of URL sources, in
+/// `<data>/sources/`: a source that fails or turns to junk keeps its previous version, across
+/// restarts too.
+struct SourceArchive {
+    let directory: String
+
+    struct Validators: Codable {
+        var etag: String?
+        var lastModified: String?
+    }
+
+    func path(_ name: String, _ ext: String) -> String { "\(directory)/\(name).\(ext)" }
+
+    func lastGood(_ name: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: path(name, "last")).map { [UInt8]($0) }
+    }
+
+    func validators(_ name: String) -> Validators? {
+        guard let d = FileManager.default.contents(atPath: path(name, "validators.json")) else { return nil }
+        return try? JSONDecoder().decode(Validators.self, from: d)
+    }
+
+    /// Keeps `bytes` as the last good copy (unless it is already), and the validators.
+    func keep(_ name: String, _ bytes: [UInt8], validators: Validators?) {
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let p = path(name, "last")
+        let size = (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? -1
+        if size != bytes.count || lastGood(name) != bytes {
+            try? Data(bytes).write(to: URL(fileURLWithPath: p), options: .atomic)
+        }
+        if let validators, let d = try? JSONEncoder().encode(validators) {
+            try? d.write(to: URL(fileURLWithPath: path(name, "validators.json")), options: .atomic)
+        }
+    }
+}
+
+/// Builds policy engines from sources: reads files, fetches URLs (with ETag/If-Modified-Since),
+/// parses every list into one snapshot, and falls back to a source's last good copy when the
+/// new one fails to load or is mostly junk.
+public struct PolicyLoader: Sendable {
+    public let settings: PolicySettings
+    let archive: SourceArchive
+    /// Largest list accepted (bytes).
+    public var maxListBytes = 1 << 30
+
+    public init(settings: PolicySettings, dataDirectory: String) {
+        self.settings = settings
+        self.archive = SourceArchive(directory: "\(dataDirectory)/sources")
+    }
+
+    public var snapshotPath: String { "\((archive.directory as NSString).deletingLastPathComponent)/policy.snapshot" }
+
+    /// Reads a file source.
+    func read(_ path: String) -> SourceContent {
+        guard let attrs = try? FileManager.default.attributesOfItem(atPath: path) else { return .failed("cannot read \(path)") }
+        if let size = attrs[.size] as? Int, size > maxListBytes { return .failed("\(path) is larger than \(maxListBytes) bytes") }
+        guard let data = FileManager.default.contents(atPath: path) else { return .failed("cannot read \(path)") }
+        return .fresh([UInt8](data))
+    }
+
+    /// Fetches a URL source; `nil` content means not modified (use the last good copy).
+    func fetch(_ spec: SourceSpec, url: String, client: HTTPClient) async -> SourceContent? {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "User-Agent", value: "Bulwark/\(Bulwark.version)")
+        let known = archive.validators(spec.name)
+        let haveCopy = archive.lastGood(spec.name) != nil
+        if haveCopy, let v = known {
+            if let e = v.etag { request.headers.add(name: "If-None-Match", value: e) }
+            if let m = v.lastModified { request.headers.add(name: "If-Modified-Since", value: m) }
+        }
+        do {
+            let response = try await client.execute(request, timeout: .seconds(60))
+            if response.status == .notModified && haveCopy { return nil }
+            guard response.status == .ok else { return .failed("\(url): HTTP \(response.status.code)") }
+            let body = try await response.body.collect(upTo: maxListBytes)
+            let bytes = [UInt8](buffer: body)
+            archive.keep(
+                spec.name, bytes,
+                validators: .init(etag: response.headers.first(name: "ETag"), lastModified: response.headers.first(name: "Last-Modified")))
+            return .fresh(bytes)
+        } catch {
+            return .failed("\(url): \(error)")
+        }
+    }
+
+    /// Current contents of every source: files read now, URLs fetched when `client` is given
+    /// (else their last good copy).
+    func contents(client: HTTPClient?, only due: Set<String>? = nil) async -> [String: SourceContent] {
+        var out: [String: SourceContent] = [:]
+        for spec in settings.sources {
+            switch spec.location {
+            case .file(let path): out[spec.name] = read(path)
+            case .url(let url):
+                if let client, due == nil || due!.contains(spec.name) {
+                    out[spec.name] = await fetch(spec, url: url, client: client)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Is a parsed list too broken to replace the one in force?
+    static func isBroken(rules: Int, skipped: Int) -> Bool {
+        (rules == 0 && skipped > 0) || (skipped > rules && skipped >= 10)
+    }
+
+    /// Builds an engine from `contents` (a missing entry means: use the last good copy).
+    public func build(contents: [String: SourceContent], previous: [String: SourceStatus] = [:], generation: UInt64 = 0) -> (
+        PolicyEngine, [SourceStatus]
+    ) {
+        var loaded: [(SourceSpec, [UInt8]?, String?)] = []
+        for spec in settings.sources {
+            switch contents[spec.name] {
+            case .fresh(let b)?: loaded.append((spec, b, nil))
+            case .failed(let why)?: loaded.append((spec, nil, why))
+            case nil: loaded.append((spec, nil, nil))
+            }
+        }
+        // Size the index from the inputs so that loading does not reallocate.
+        var lines = 0
+        var bytes = 0
+        for (_, b, _) in loaded {
+            guard let b else { continue }
+            bytes += b.count
+            lines += b.withUnsafeBytes { p in p.reduce(0) { $0 + ($1 == 10 ? 1 : 0) } } + 1
+        }
+        var builder = SnapshotBuilder(expectedNames: lines, arenaBytes: bytes + 2 * lines)
+        var statuses: [SourceStatus] = []
+        let now = Date()
+        for (spec, fresh, error) in loaded {
+            var status = previous[spec.name] ?? SourceStatus(name: spec.name, origin: spec.location.description)
+            status.lastError = error
+            status.usingLastGood = false
+            builder.begin(spec.info)
+            let mark = builder.mark()
+            var usedFresh = false
+            if let fresh {
+                fresh.withUnsafeBytes { builder.add($0, format: spec.format) }
+                let info = builder.snapshot.lists.last!
+                if Self.isBroken(rules: info.rules, skipped: info.skipped) {
+                    status.lastError = "\(info.skipped) lines rejected, \(info.rules) rules: not replacing the list in force"
+                    builder.rollback(to: mark)
+                } else {
+                    usedFresh = true
+                    status.lastSuccess = now
+                    if case .file = spec.location { archive.keep(spec.name, fresh, validators: nil) }
+                }
+            }
+            if !usedFresh, let copy = archive.lastGood(spec.name) {
+                copy.withUnsafeBytes { builder.add($0, format: spec.format) }
+                status.usingLastGood = fresh != nil || error != nil
+            }
+            if status.lastError != nil { status.failures += 1 }
+            let info = builder.snapshot.lists.last!
+            status.rules = info.rules
+            status.skipped = info.skipped
+            status.issues = builder.issues.filter { $0.list == spec.name }.prefix(20).map(\.description)
+            statuses.append(status)
+        }
+        builder.begin(PolicySettings.localBlock)
+        builder.begin(PolicySettings.localAllow)
+        let engine = PolicyEngine(snapshot: builder.finish(), profiles: settings.profiles, config: settings.config, generation: generation)
+        return (engine, statuses)
+    }
+}

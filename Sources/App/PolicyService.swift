@@ -1,0 +1,243 @@
+import AsyncHTTPClient
+import DNSWire
+import Foundation
+import Logging
+import NIOCore
+import Policy
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// What the metrics endpoint and the admin calls see of the policy.
+public struct PolicyStatus: Sendable {
+    public var generation: UInt64 = 0
+    public var names = 0
+    public var prefixes = 0
+    public var deltaRules = 0
+    public var lastBuildSeconds = 0.0
+    public var lastBuild: Date?
+    public var sources: [SourceStatus] = []
+}
+
+/// Keeps the policy current: loads the sources, rebuilds the snapshot when a file changes, a URL
+/// is due or SIGHUP arrives, applies single-rule changes through the delta, publishes every new
+/// engine to the data plane and persists it. Builds run here, never on an event loop.
+public actor PolicyService: Service {
+    let settings: PolicySettings
+    let loader: PolicyLoader
+    let logger: Logger
+    let publish: @Sendable (PolicyEngine) -> Void
+    public private(set) var engine: PolicyEngine
+    var statuses: [String: SourceStatus] = [:]
+    var stamps: [String: FileStamp] = [:]
+    var nextFetch: [String: Date] = [:]
+    var reloadRequested = false
+    var persistPending = false
+    public nonisolated let status = Mutex(PolicyStatus())
+
+    struct FileStamp: Equatable {
+        var size: Int
+        var modified: Date
+    }
+
+    public init(settings: PolicySettings, dataDirectory: String, initial: PolicyEngine, logger: Logger, publish: @escaping @Sendable (PolicyEngine) -> Void) {
+        self.settings = settings
+        self.loader = PolicyLoader(settings: settings, dataDirectory: dataDirectory)
+        self.logger = logger
+        self.publish = publish
+        self.engine = initial
+        let s = PolicyStatus(generation: initial.generation, names: initial.snapshot.nameCount, prefixes: initial.snapshot.prefixes.count)
+        status.withLock { $0 = s }
+    }
+
+    /// The engine to start with: the persisted snapshot when there is one (protection from the
+    /// first query), else a build from files and last good copies (no network).
+    public static func initialEngine(settings: PolicySettings, dataDirectory: String, logger: Logger) -> PolicyEngine {
+        let loader = PolicyLoader(settings: settings, dataDirectory: dataDirectory)
+        if FileManager.default.fileExists(atPath: loader.snapshotPath) {
+            do {
+                let e = try PolicyFile.read(from: loader.snapshotPath, profiles: settings.profiles, config: settings.config)
+                logger.info("policy restored from the last snapshot", metadata: ["names": "\(e.snapshot.nameCount)", "path": "\(loader.snapshotPath)"])
+                return e
+            } catch {
+                logger.warning("cannot use the persisted policy snapshot; building from the sources", metadata: ["error": "\(error)"])
+            }
+        }
+        var contents: [String: SourceContent] = [:]
+        for spec in settings.sources { if case .file(let p) = spec.location { contents[spec.name] = loader.read(p) } }
+        return loader.build(contents: contents).0
+    }
+
+    public func run() async throws {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let hangup = await UnixSignalsSequence(trapping: .sighup)
+        let service = self
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in hangup { await service.requestReload() }
+            }
+            group.addTask {
+                await service.loop(client: client)
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        if persistPending { persist() }
+        try? await client.shutdown()
+    }
+
+    func requestReload() {
+        logger.info("policy reload requested (SIGHUP)")
+        reloadRequested = true
+    }
+
+    func loop(client: HTTPClient) async {
+        await rebuild(client: client, due: nil, reason: "startup")
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .nanoseconds(settings.fileCheck.nanoseconds))
+            if Task.isCancelled || Task.isShuttingDownGracefully { break }
+            let now = Date()
+            var due: Set<String> = []
+            var changed: [String] = []
+            for spec in settings.sources {
+                switch spec.location {
+                case .file(let p):
+                    if stamp(p) != stamps[spec.name] { changed.append(spec.name) }
+                case .url:
+                    if let next = nextFetch[spec.name], next <= now { due.insert(spec.name) }
+                }
+            }
+            if reloadRequested {
+                reloadRequested = false
+                await rebuild(client: client, due: nil, reason: "reload")
+            } else if !due.isEmpty || !changed.isEmpty {
+                await rebuild(client: client, due: due, reason: "changed: \((changed + due.sorted()).joined(separator: ", "))")
+            }
+            if persistPending { persist() }
+        }
+    }
+
+    func stamp(_ path: String) -> FileStamp? {
+        guard let a = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+        return FileStamp(size: a[.size] as? Int ?? -1, modified: a[.modificationDate] as? Date ?? .distantPast)
+    }
+
+    /// Rebuilds the base from every source (fetching the URLs in `due`, or all when nil), keeps
+    /// the delta's rules on top, publishes and persists.
+    func rebuild(client: HTTPClient?, due: Set<String>?, reason: String) async {
+        for spec in settings.sources { if case .file(let p) = spec.location { stamps[spec.name] = stamp(p) } }
+        let contents = await loader.contents(client: client, only: due)
+        let now = Date()
+        for spec in settings.sources {
+            if case .url = spec.location, due == nil || due!.contains(spec.name) {
+                nextFetch[spec.name] = now.addingTimeInterval(TimeInterval(spec.refresh))
+            }
+        }
+        let start = ContinuousClock.now
+        let (base, statuses) = loader.build(contents: contents, previous: self.statuses, generation: engine.generation &+ 1)
+        let next = carryDelta(onto: base)
+        let elapsed = ContinuousClock.now - start
+        for s in statuses {
+            self.statuses[s.name] = s
+            if let e = s.lastError {
+                logger.warning(
+                    "policy source failed", metadata: ["list": "\(s.name)", "error": "\(e)", "kept-last-good": "\(s.usingLastGood)"])
+            }
+            for i in s.issues.prefix(5) { logger.notice("policy list line skipped", metadata: ["list": "\(s.name)", "issue": "\(i)"]) }
+        }
+        install(next, buildSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        persistPending = true
+        logger.info(
+            "policy loaded",
+            metadata: [
+                "reason": "\(reason)", "names": "\(next.snapshot.nameCount)", "prefixes": "\(next.snapshot.prefixes.count)",
+                "generation": "\(next.generation)", "seconds": "\(elapsed)",
+            ])
+    }
+
+    /// The new base with the current delta's added rules (by list name) on top.
+    func carryDelta(onto base: PolicyEngine) -> PolicyEngine {
+        var e = base
+        for r in engine.delta.nameRules {
+            let list = engine.snapshot.lists[Int(r.list)].name
+            let action: RuleAction = r.kind == .allow ? .allow : r.kind == .nodata ? .nodata : r.kind == .drop ? .drop : .block
+            if let next = try? e.adding(name: Name(uncheckedWire: r.wire), match: r.match, action: action, list: list, ruleID: r.ruleID) { e = next }
+        }
+        for r in engine.delta.prefixRules {
+            let list = engine.snapshot.lists[Int(r.list)].name
+            if let next = try? e.adding(prefix: r.prefix, action: r.kind == .allow ? .allow : .block, list: list, ruleID: r.ruleID) { e = next }
+        }
+        return e
+    }
+
+    func install(_ next: PolicyEngine, buildSeconds: Double? = nil) {
+        engine = next
+        publish(next)
+        let sources = settings.sources.compactMap { statuses[$0.name] }
+        status.withLock { s in
+            s.generation = next.generation
+            s.names = next.snapshot.nameCount
+            s.prefixes = next.snapshot.prefixes.count
+            s.deltaRules = next.delta.count
+            if let buildSeconds {
+                s.lastBuildSeconds = buildSeconds
+                s.lastBuild = Date()
+            }
+            s.sources = sources
+        }
+    }
+
+    func persist() {
+        persistPending = false
+        do {
+            try PolicyFile.write(engine, to: loader.snapshotPath)
+        } catch {
+            logger.warning("cannot persist the policy snapshot", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: single-rule changes (delta)
+
+    public enum Change: Sendable {
+        case addName(Name, list: String, match: NameMatch, action: RuleAction)
+        case removeName(Name, list: String)
+        case addPrefix(CIDR, list: String, action: RuleAction)
+        case removePrefix(CIDR, list: String)
+    }
+
+    /// Applies one change and publishes it; returns the new generation.
+    public func apply(_ change: Change) throws -> UInt64 {
+        let next: PolicyEngine
+        do {
+            switch change {
+            case .addName(let n, let l, let m, let a): next = try engine.adding(name: n, match: m, action: a, list: l, ruleID: nextRuleID())
+            case .removeName(let n, let l): next = try engine.removing(name: n, list: l)
+            case .addPrefix(let p, let l, let a): next = try engine.adding(prefix: p, action: a, list: l, ruleID: nextRuleID())
+            case .removePrefix(let p, let l): next = try engine.removing(prefix: p, list: l)
+            }
+        } catch {
+            throw AppError(.config, error.description)
+        }
+        install(next)
+        persistPending = true
+        return next.generation
+    }
+
+    public func reload() async {
+        reloadRequested = true
+    }
+
+    /// Rule ids of API/CLI rules: increasing, never reused (explanations stay unambiguous).
+    var ruleCounter: UInt32 = 0
+    func nextRuleID() -> UInt32 {
+        ruleCounter &+= 1
+        return ruleCounter
+    }
+
+    public func explain(_ query: String, profile: String?) -> Explanation? {
+        let p = profile.flatMap { engine.profileIndex(named: $0) } ?? settings.defaultProfile
+        if let ip = IPAddress(query) { return engine.explain(address: ip, profile: p) }
+        guard let n = try? Name(query) else { return nil }
+        return engine.explain(name: n, profile: p)
+    }
+}
