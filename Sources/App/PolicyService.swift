@@ -40,7 +40,15 @@ public actor PolicyService: Service {
         var modified: Date
     }
 
-    public init(settings: PolicySettings, dataDirectory: String, initial: PolicyEngine, logger: Logger, publish: @escaping @Sendable (PolicyEngine) -> Void) {
+    /// Whether `initial` is current (then only URL sources are fetched at start, and the
+    /// snapshot rebuilt only if one of them changed).
+    let initialIsCurrent: Bool
+
+    public init(
+        settings: PolicySettings, dataDirectory: String, initial: PolicyEngine, initialIsCurrent: Bool = false, logger: Logger,
+        publish: @escaping @Sendable (PolicyEngine) -> Void
+    ) {
+        self.initialIsCurrent = initialIsCurrent
         self.settings = settings
         self.loader = PolicyLoader(settings: settings, dataDirectory: dataDirectory)
         self.logger = logger
@@ -50,22 +58,48 @@ public actor PolicyService: Service {
         status.withLock { $0 = s }
     }
 
-    /// The engine to start with: the persisted snapshot when there is one (protection from the
-    /// first query), else a build from files and last good copies (no network).
-    public static func initialEngine(settings: PolicySettings, dataDirectory: String, logger: Logger) -> PolicyEngine {
+    /// The engine to start with, and whether it is already current: the persisted snapshot when
+    /// there is one (protection from the first query; current when it has the configured lists
+    /// and no list file changed since it was written), else a build from the files and the last
+    /// good copies of URL sources (no network).
+    public static func initialEngine(settings: PolicySettings, dataDirectory: String, logger: Logger) -> (PolicyEngine, current: Bool) {
         let loader = PolicyLoader(settings: settings, dataDirectory: dataDirectory)
-        if FileManager.default.fileExists(atPath: loader.snapshotPath) {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: loader.snapshotPath) {
             do {
                 let e = try PolicyFile.read(from: loader.snapshotPath, profiles: settings.profiles, config: settings.config)
                 logger.info("policy restored from the last snapshot", metadata: ["names": "\(e.snapshot.nameCount)", "path": "\(loader.snapshotPath)"])
-                return e
+                let written = (try? fm.attributesOfItem(atPath: loader.snapshotPath)[.modificationDate] as? Date) ?? .distantPast
+                let sameLists = e.snapshot.lists.map(\.self) == Self.expectedLists(settings, from: e)
+                let filesOlder = settings.sources.allSatisfy { spec in
+                    guard case .file(let p) = spec.location else { return true }
+                    let m = (try? fm.attributesOfItem(atPath: p)[.modificationDate] as? Date) ?? .distantFuture
+                    return m < written
+                }
+                return (e, sameLists && filesOlder)
             } catch {
                 logger.warning("cannot use the persisted policy snapshot; building from the sources", metadata: ["error": "\(error)"])
             }
         }
         var contents: [String: SourceContent] = [:]
         for spec in settings.sources { if case .file(let p) = spec.location { contents[spec.name] = loader.read(p) } }
-        return loader.build(contents: contents).0
+        let e = loader.build(contents: contents).0
+        logger.info("policy built from the sources", metadata: ["names": "\(e.snapshot.nameCount)"])
+        return (e, true)
+    }
+
+    /// The lists a snapshot of the current configuration has (with the counts `e` has for them).
+    static func expectedLists(_ settings: PolicySettings, from e: PolicyEngine) -> [ListInfo] {
+        var out: [ListInfo] = []
+        for (i, info) in (settings.sources.map(\.info) + [PolicySettings.localBlock, PolicySettings.localAllow]).enumerated() {
+            var l = info
+            if i < e.snapshot.lists.count {
+                l.rules = e.snapshot.lists[i].rules
+                l.skipped = e.snapshot.lists[i].skipped
+            }
+            out.append(l)
+        }
+        return out
     }
 
     public func run() async throws {
@@ -77,7 +111,7 @@ public actor PolicyService: Service {
                 for await _ in hangup { await service.requestReload() }
             }
             group.addTask {
-                await service.loop(client: client)
+                await cancelWhenGracefulShutdown { await service.loop(client: client) }
             }
             await group.next()
             group.cancelAll()
@@ -92,10 +126,21 @@ public actor PolicyService: Service {
     }
 
     func loop(client: HTTPClient) async {
-        await rebuild(client: client, due: nil, reason: "startup")
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: .nanoseconds(settings.fileCheck.nanoseconds))
-            if Task.isCancelled || Task.isShuttingDownGracefully { break }
+        if initialIsCurrent {
+            for spec in settings.sources { if case .file(let p) = spec.location { stamps[spec.name] = stamp(p) } }
+            let urls = Set(settings.sources.filter { if case .url = $0.location { true } else { false } }.map(\.name))
+            if !urls.isEmpty { await rebuild(client: client, due: urls, reason: "startup fetch", onlyIfChanged: true) }
+            persistPending = !FileManager.default.fileExists(atPath: loader.snapshotPath)
+        } else {
+            await rebuild(client: client, due: nil, reason: "startup")
+        }
+        if persistPending { persist() }
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .nanoseconds(settings.fileCheck.nanoseconds))
+            } catch {
+                break
+            }
             let now = Date()
             var due: Set<String> = []
             var changed: [String] = []
@@ -110,8 +155,10 @@ public actor PolicyService: Service {
             if reloadRequested {
                 reloadRequested = false
                 await rebuild(client: client, due: nil, reason: "reload")
-            } else if !due.isEmpty || !changed.isEmpty {
+            } else if !changed.isEmpty {
                 await rebuild(client: client, due: due, reason: "changed: \((changed + due.sorted()).joined(separator: ", "))")
+            } else if !due.isEmpty {
+                await rebuild(client: client, due: due, reason: "refresh: \(due.sorted().joined(separator: ", "))", onlyIfChanged: true)
             }
             if persistPending { persist() }
         }
@@ -124,14 +171,27 @@ public actor PolicyService: Service {
 
     /// Rebuilds the base from every source (fetching the URLs in `due`, or all when nil), keeps
     /// the delta's rules on top, publishes and persists.
-    func rebuild(client: HTTPClient?, due: Set<String>?, reason: String) async {
-        for spec in settings.sources { if case .file(let p) = spec.location { stamps[spec.name] = stamp(p) } }
+    func rebuild(client: HTTPClient?, due: Set<String>?, reason: String, onlyIfChanged: Bool = false) async {
+        var filesChanged = false
+        for spec in settings.sources {
+            if case .file(let p) = spec.location {
+                let s = stamp(p)
+                if s != stamps[spec.name] { filesChanged = true }
+                stamps[spec.name] = s
+            }
+        }
         let contents = await loader.contents(client: client, only: due)
         let now = Date()
+        var urlChanged = false
         for spec in settings.sources {
             if case .url = spec.location, due == nil || due!.contains(spec.name) {
                 nextFetch[spec.name] = now.addingTimeInterval(TimeInterval(spec.refresh))
+                if contents[spec.name] != nil { urlChanged = true }
             }
+        }
+        if onlyIfChanged && !filesChanged && !urlChanged {
+            logger.debug("policy sources unchanged", metadata: ["reason": "\(reason)"])
+            return
         }
         let start = ContinuousClock.now
         let (base, statuses) = loader.build(contents: contents, previous: self.statuses, generation: engine.generation &+ 1)

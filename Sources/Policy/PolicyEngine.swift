@@ -214,26 +214,26 @@ public final class PolicyEngine: Sendable {
             if hi == 0 && lo >> 32 == 0xFFFF { v4 = UInt32(truncatingIfNeeded: lo) }
         }
         effects.withUnsafeBufferPointer { effects in
-            func scan(_ table: PrefixTable, _ layer: PolicyLayer) {
-                let visit = { (e: Int) -> Bool in
-                    if layer == .prefixes && removed && self.delta.removedPrefixes.contains(e) { return true }
-                    let c = table.entries[e].classID
-                    switch effects[base + Int(c)] {
-                    case Self.effAllow:
-                        allow = PolicyMatch(layer: layer, entry: e, classID: c, depth: 0)
-                        return false
-                    case Self.effBlock:
-                        if block == nil { block = PolicyMatch(layer: layer, entry: e, classID: c, depth: 0) }
-                    case Self.effAudit:
-                        if audit == nil { audit = PolicyMatch(layer: layer, entry: e, classID: c, depth: 0) }
-                    default: break
-                    }
-                    return true
+            func visit(_ e: Int, _ table: PrefixTable, _ layer: PolicyLayer) -> Bool {
+                if layer == .prefixes && removed && delta.removedPrefixes.contains(e) { return true }
+                let c = table.entries[e].classID
+                switch effects[base + Int(c)] {
+                case Self.effAllow:
+                    allow = PolicyMatch(layer: layer, entry: e, classID: c, depth: 0)
+                    return false
+                case Self.effBlock:
+                    if block == nil { block = PolicyMatch(layer: layer, entry: e, classID: c, depth: 0) }
+                case Self.effAudit:
+                    if audit == nil { audit = PolicyMatch(layer: layer, entry: e, classID: c, depth: 0) }
+                default: break
                 }
+                return true
+            }
+            func scan(_ table: PrefixTable, _ layer: PolicyLayer) {
                 if let v4 {
-                    if table.hasV4 { table.forEach(v4: v4, visit) }
+                    if table.hasV4 { table.forEach(v4: v4) { visit($0, table, layer) } }
                 } else if table.hasV6 {
-                    table.forEach(v6: hi, lo, visit)
+                    table.forEach(v6: hi, lo) { visit($0, table, layer) }
                 }
             }
             if !snapshot.prefixes.isEmpty { scan(snapshot.prefixes, .prefixes) }

@@ -52,20 +52,38 @@ public enum PolicyFile {
             localData: s.localData.mapValues(records), prefixLocalData: s.prefixLocalData.mapValues(records),
             delta: engine.delta.nameRules.map { DeltaName(wire: $0.wire, list: $0.list, match: $0.match, kind: $0.kind, ruleID: $0.ruleID) })
         let json = try JSONEncoder().encode(header)
-        var out = Data()
-        out.reserveCapacity(magic.count + 8 + json.count + s.names.memoryBytes)
-        out.append(contentsOf: magic)
-        var n = UInt64(json.count).littleEndian
-        withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
-        out.append(json)
-        s.names.arena.withUnsafeBytes { out.append(contentsOf: $0) }
-        s.names.nameOffset.withUnsafeBytes { out.append(contentsOf: $0) }
-        s.names.classID.withUnsafeBytes { out.append(contentsOf: $0) }
-        s.names.ruleID.withUnsafeBytes { out.append(contentsOf: $0) }
-        s.names.slots.withUnsafeBytes { out.append(contentsOf: $0) }
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        try out.write(to: URL(fileURLWithPath: path), options: .atomic)
+        // Written piece by piece from the arrays (no second copy of the index in memory), to a
+        // temporary file renamed into place.
+        let temp = "\(path).tmp-\(UInt32.random(in: 0...UInt32.max))"
+        guard FileManager.default.createFile(atPath: temp, contents: nil) else {
+            throw FormatError(description: "cannot create \(temp)")
+        }
+        do {
+            let h = try FileHandle(forWritingTo: URL(fileURLWithPath: temp))
+            defer { try? h.close() }
+            func put(_ p: UnsafeRawBufferPointer) throws {
+                guard let base = p.baseAddress, p.count > 0 else { return }
+                try h.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: p.count, deallocator: .none))
+            }
+            try magic.withUnsafeBytes(put)
+            try withUnsafeBytes(of: UInt64(json.count).littleEndian, put)
+            try h.write(contentsOf: json)
+            try s.names.arena.withUnsafeBytes(put)
+            try s.names.nameOffset.withUnsafeBytes(put)
+            try s.names.classID.withUnsafeBytes(put)
+            try s.names.ruleID.withUnsafeBytes(put)
+            try s.names.slots.withUnsafeBytes(put)
+            try h.synchronize()
+        } catch {
+            try? FileManager.default.removeItem(atPath: temp)
+            throw error
+        }
+        if rename(temp, path) != 0 {
+            try? FileManager.default.removeItem(atPath: temp)
+            throw FormatError(description: "cannot rename \(temp) to \(path)")
+        }
     }
 
     enum Header0 {
@@ -78,7 +96,7 @@ public enum PolicyFile {
 
     /// Reads a snapshot written by `write`; the delta's name rules come back as a delta.
     public static func read(from path: String, profiles: [Profile], config: PolicyConfig) throws -> PolicyEngine {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         return try data.withUnsafeBytes { (p: UnsafeRawBufferPointer) throws -> PolicyEngine in
             guard p.count > magic.count + 8, p.prefix(magic.count).elementsEqual(magic) else {
                 throw FormatError(description: "\(path): not a Bulwark policy snapshot")

@@ -4,6 +4,7 @@ import DNSWire
 import NIOCore
 import NIOEmbedded
 import Resolver
+import Policy
 import Testing
 
 @testable import Pipeline
@@ -22,12 +23,13 @@ final class Harness {
     let resolver: CachingResolver
     let processor: DNSProcessor
 
-    init(allow: [CIDR] = AccessList.defaultAllow, maxUDPSize: Int = 1232, clock: ManualClock = ManualClock()) {
+    init(allow: [CIDR] = AccessList.defaultAllow, maxUDPSize: Int = 1232, clock: ManualClock = ManualClock(), policy: PolicyBox? = nil) {
         self.clock = clock
         cache = ResponseCache(config: CacheConfig(), clock: clock)
         let forwarder = Forwarder(upstreams: [], config: ForwarderConfig(), loop: loop, clock: clock)
         resolver = CachingResolver(cache: cache, forwarder: forwarder, loop: loop)
-        let chain = QueryChain.build(.init(acl: AccessList(allow: allow), resolver: resolver, stats: stats, maxUDPSize: maxUDPSize))
+        let chain = QueryChain.build(
+            .init(acl: AccessList(allow: allow), resolver: resolver, stats: stats, maxUDPSize: maxUDPSize, policy: policy))
         processor = DNSProcessor(chain: chain, resolver: resolver, stats: stats, loop: loop, maxTCPConnections: 10)
     }
 
