@@ -16,8 +16,8 @@ public struct PipelineStats: Sendable {
     public var tcpConnectionsRefused: UInt64 = 0
     /// Queries a native UDP engine thread passed to its event loop.
     public var handoffs: UInt64 = 0
-    /// Policy: queries blocked by their name, by their answer (CNAME target or address), let
-    /// through by an allow rule that overrode a block, and audit-only matches.
+    /// Policy: queries blocked by their name, by their answer (CNAME target or address), whose
+    /// name an allow rule covered, and audit-only matches.
     public var blockedQName: UInt64 = 0
     public var blockedAnswer: UInt64 = 0
     public var allowed: UInt64 = 0
