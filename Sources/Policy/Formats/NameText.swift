@@ -1,0 +1,145 @@
+import DNSWire
+
+/// Why a field is not a name a list can hold.
+enum NameProblem: Equatable {
+    case empty
+    case root
+    case emptyLabel
+    case labelTooLong
+    case nameTooLong
+    case notASCII
+    case badCharacter(UInt8)
+    case ipAddress
+    case numericTopLabel
+    case misplacedWildcard
+
+    var message: String {
+        switch self {
+        case .empty: "empty name"
+        case .root: "the root is not a name to list"
+        case .emptyLabel: "empty label"
+        case .labelTooLong: "label longer than 63 bytes"
+        case .nameTooLong: "name longer than 255 bytes"
+        case .notASCII: "not an ASCII name; use punycode"
+        case .badCharacter(let c): "bad character \(ByteClass.show([c])) in name"
+        case .ipAddress: "IP address, not a name"
+        case .numericTopLabel: "all-numeric top-level label, not a host name"
+        case .misplacedWildcard: "'*' is allowed only as a whole first label (*.name)"
+        }
+    }
+
+    /// `message: 'field'`, the issue text for a field that is not a name.
+    func message(_ field: String) -> String { "\(message): \(field)" }
+}
+
+enum NameResult {
+    /// The name's wire length in the output buffer.
+    case name(Int)
+    case problem(NameProblem)
+}
+
+/// Host names from list text to lowercased wire form, at byte level, into a caller's buffer of at
+/// least `NameText.bufferSize` bytes: no allocation per name.
+enum NameText {
+    static let bufferSize = 264
+
+    /// Encodes the host name `p[0..<n]` (optional trailing dot, no escapes) as lowercased wire
+    /// form. Labels hold letters, digits, `-` and `_`; an IP address or a name whose last label
+    /// is all digits is refused, as is the root.
+    static func encode(_ p: UnsafePointer<UInt8>, _ n: Int, into out: UnsafeMutablePointer<UInt8>) -> NameResult {
+        guard n > 0 else { return .problem(.empty) }
+        if n == 1 && p[0] == ByteClass.dot { return .problem(.root) }
+        // n bytes of text make n + 1 (trailing dot) or n + 2 bytes of wire form.
+        guard n + (p[n - 1] == ByteClass.dot ? 1 : 2) <= Name.maxWireLength else { return .problem(.nameTooLong) }
+        return ByteClass.nameTable.withUnsafeBufferPointer { table in
+            var labelStart = 0
+            var o = 1
+            var labels = 0
+            var numericLabels = 0
+            var digitsOnly = true
+            var lastNumeric = false
+            for i in 0..<n {
+                let b = table[Int(p[i])]
+                if b == ByteClass.dot {
+                    let len = o - labelStart - 1
+                    guard len > 0 else { return .problem(.emptyLabel) }
+                    guard len <= Name.maxLabelLength else { return .problem(.labelTooLong) }
+                    out[labelStart] = UInt8(truncatingIfNeeded: len)
+                    labels &+= 1
+                    lastNumeric = digitsOnly
+                    if digitsOnly { numericLabels &+= 1 }
+                    digitsOnly = true
+                    labelStart = o
+                    o &+= 1
+                    continue
+                }
+                guard b != 0 else { return .problem(badByte(p[i], p, n)) }
+                digitsOnly = digitsOnly && ByteClass.isDigit(b)
+                out[o] = b
+                o &+= 1
+            }
+            let len = o - labelStart - 1
+            if len > 0 {
+                guard len <= Name.maxLabelLength else { return .problem(.labelTooLong) }
+                out[labelStart] = UInt8(truncatingIfNeeded: len)
+                labels &+= 1
+                lastNumeric = digitsOnly
+                if digitsOnly { numericLabels &+= 1 }
+                out[o] = 0
+                o &+= 1
+            } else {
+                // A trailing dot: the length byte reserved for the next label is the root label.
+                out[labelStart] = 0
+            }
+            if lastNumeric { return .problem(labels == 4 && numericLabels == 4 ? .ipAddress : .numericTopLabel) }
+            return .name(o)
+        }
+    }
+
+    /// The problem for the first byte a host name cannot hold; `p[0..<n]` is the whole field, to
+    /// tell an IPv6 address from a name with a colon.
+    static func badByte(_ c: UInt8, _ p: UnsafePointer<UInt8>, _ n: Int) -> NameProblem {
+        if c >= 0x80 { return .notASCII }
+        if c == ByteClass.star { return .misplacedWildcard }
+        if c == UInt8(ascii: ":"), IPv6Address(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)) != nil {
+            return .ipAddress
+        }
+        return .badCharacter(c)
+    }
+
+}
+
+/// Quick checks for IP address text in list files.
+enum AddressText {
+    /// True when `from..<to` is an IPv4 address (dotted quad, no leading zeros) or an IPv6 address.
+    static func isAddress(_ text: ListText, _ from: Int, _ to: Int) -> Bool {
+        if ipv4(text.base + from, to - from) != nil { return true }
+        guard text.find(UInt8(ascii: ":"), from: from, to: to) < to else { return false }
+        return IPv6Address(text.string(from, to)) != nil
+    }
+
+    /// Parses a dotted-quad IPv4 address at byte level.
+    static func ipv4(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt32? {
+        var value: UInt32 = 0
+        var part: UInt32 = 0
+        var digits = 0
+        var parts = 0
+        var i = 0
+        while i <= n {
+            if i == n || p[i] == ByteClass.dot {
+                guard digits > 0, part <= 255 else { return nil }
+                value = value << 8 | part
+                parts += 1
+                part = 0
+                digits = 0
+            } else {
+                let c = p[i]
+                guard ByteClass.isDigit(c), digits < 3, !(digits == 1 && part == 0) else { return nil }
+                part = part * 10 + UInt32(c - 0x30)
+                digits += 1
+            }
+            i += 1
+        }
+        return parts == 4 ? value : nil
+    }
+}
