@@ -264,3 +264,236 @@ private typealias A = Collector.AddressRule
         #expect(c.issue(at: 20)?.hasPrefix("not an ASCII name; use punycode") == true)
     }
 }
+
+@Suite struct RPZTests {
+    static let zone = """
+        $TTL 300
+        $ORIGIN rpz.local.
+        @ IN SOA localhost. root.localhost. ( 2024010101 ; serial
+                1h 15m 30d 2h )
+          IN NS localhost.
+        bad.example CNAME .
+        *.bad.example CNAME .
+        nodata.example 60 IN CNAME *.
+        pass.example IN 60 CNAME rpz-passthru.
+        drop.example CNAME rpz-drop.
+        tcp.example CNAME rpz-tcp-only.
+        garden.example CNAME walled.garden.net.
+        local.example A 192.0.2.1
+                      A 192.0.2.2
+        local.example 120 AAAA 2001:db8::1
+        txt.example TXT "hello world" "x"
+        Abs.Example.rpz.local. CNAME .
+        other.zone. CNAME .
+        legacy.example CNAME legacy.example.
+        *.wild.example CNAME *.garden.net.
+        after.example CNAME .
+        """
+
+    @Test func qnameTriggersAndActions() throws {
+        let c = parse(Self.zone, .rpz)
+        let localData = try #require(c.names.first { $0.name == "local.example." })
+        guard case .localData(let records) = localData.action else {
+            Issue.record("local.example is \(localData.action)")
+            return
+        }
+        let owner = try Name("local.example.")
+        #expect(
+            records == [
+                ResourceRecord(name: owner, ttl: 300, rdata: .a(IPv4Address("192.0.2.1")!)),
+                ResourceRecord(name: owner, ttl: 300, rdata: .a(IPv4Address("192.0.2.2")!)),
+                ResourceRecord(name: owner, ttl: 120, rdata: .aaaa(IPv6Address("2001:db8::1")!)),
+            ])
+        let garden = ResourceRecord(name: try Name("garden.example."), ttl: 300, rdata: .cname(try Name("walled.garden.net.")))
+        let txt = ResourceRecord(name: try Name("txt.example."), ttl: 300, rdata: .txt([Array("hello world".utf8), [0x78]]))
+        let wild = ResourceRecord(name: try Name("*.wild.example."), ttl: 300, rdata: .cname(try Name("*.garden.net.")))
+        #expect(
+            c.names == [
+                R("bad.example.", .exact, .block, line: 6), R("bad.example.", .below, .block, line: 7),
+                R("nodata.example.", .exact, .nodata, line: 8), R("pass.example.", .exact, .allow, line: 9),
+                R("drop.example.", .exact, .drop, line: 10), R("garden.example.", .exact, .localData([garden]), line: 12),
+                localData, R("txt.example.", .exact, .localData([txt]), line: 16),
+                R("abs.example.", .exact, .block, line: 17), R("legacy.example.", .exact, .allow, line: 19),
+                R("wild.example.", .below, .localData([wild]), line: 20), R("after.example.", .exact, .block, line: 21),
+            ])
+        #expect(localData.line == 13)
+        #expect(c.issueLines == [11, 18])
+        #expect(c.issue(at: 11) == "unsupported action rpz-tcp-only")
+        #expect(c.issue(at: 18)?.hasPrefix("owner other.zone. is outside the zone rpz.local.") == true)
+        #expect(c.malformed == 0)
+    }
+
+    @Test func addressTriggers() throws {
+        let owner = try Name("32.1.2.0.192.rpz-ip.")
+        let c = parse(
+            """
+            $ORIGIN rpz.local.
+            @ SOA localhost. root.localhost. 1 1h 15m 30d 2h
+            @ NS localhost.
+            32.1.2.0.192.rpz-ip CNAME .
+            24.0.2.0.192.rpz-ip CNAME rpz-passthru.
+            128.1.zz.db8.2001.rpz-ip CNAME .
+            48.zz.2.2001.rpz-ip CNAME *.
+            32.10.zz.db8.2001.rpz-ip CNAME .
+            33.1.2.0.192.rpz-ip CNAME .
+            24.1.2.0.192.rpz-ip CNAME .
+            0.0.0.0.0.rpz-ip CNAME .
+            24.0.2.0.256.rpz-ip CNAME .
+            64.zz.1.zz.2001.rpz-ip CNAME .
+            128.1.2.3.4.5.6.7.8.rpz-ip CNAME .
+            129.1.zz.2001.rpz-ip CNAME .
+            *.24.0.2.0.192.rpz-ip CNAME .
+            ns.example.rpz-nsdname CNAME .
+            32.1.0.0.127.rpz-nsip CNAME .
+            24.0.0.0.10.rpz-client-ip CNAME .
+            32.1.2.0.192.rpz-ip 60 A 10.0.0.1
+            16.0.0.10.172.rpz-ip CNAME .
+            """, .rpz)
+        #expect(
+            c.addresses == [
+                A("192.0.2.1/32", .block, line: 4), A("192.0.2.0/24", .allow, line: 5), A("2001:db8::1/128", .block, line: 6),
+                A("2001:2::/48", .nodata, line: 7), A("8:7:6:5:4:3:2:1/128", .block, line: 14),
+                A("192.0.2.1/32", .localData([ResourceRecord(name: owner, ttl: 60, rdata: .a(IPv4Address("10.0.0.1")!))]), line: 20),
+                A("172.10.0.0/16", .block, line: 21),
+            ])
+        #expect(c.names.isEmpty)
+        // 2001:db8::10/32 (line 8) has host bits set: reported, not rounded down.
+        #expect(c.issueLines == [8, 9, 10, 11, 12, 13, 15, 16, 17, 18, 19])
+        #expect(c.issue(at: 8)?.contains("bits set beyond /32") == true)
+        #expect(c.issue(at: 9)?.contains("prefix length 33 is not in 1...32") == true)
+        #expect(c.issue(at: 10)?.contains("bits set beyond /24") == true)
+        #expect(c.issue(at: 13)?.contains("more than one zz") == true)
+        #expect(c.issue(at: 15)?.contains("prefix length 129 is not in 1...128") == true)
+        #expect(c.issue(at: 16)?.contains("wildcard") == true)
+        #expect(c.issue(at: 17)?.hasPrefix("unsupported trigger rpz-nsdname") == true)
+        #expect(c.issue(at: 18)?.hasPrefix("unsupported trigger rpz-nsip") == true)
+        #expect(c.issue(at: 19)?.hasPrefix("unsupported trigger rpz-client-ip") == true)
+    }
+
+    /// named-compilezone writes absolute owners and changes $ORIGIN; the SOA owner is the apex.
+    @Test func compiledZoneLayout() {
+        let c = parse(
+            """
+            $ORIGIN .
+            $TTL 300\t; 5 minutes
+            rpz.local\t\tIN SOA\tns.rpz.local. admin.rpz.local. (
+            \t\t\t\t1 3600 600 86400 300 )
+            \t\t\tNS\tlocalhost.
+            $ORIGIN rpz.local.
+            bad.example\t\tCNAME\t.
+            $ORIGIN bad.example.rpz.local.
+            *\t\t\tCNAME\t.
+            $ORIGIN rpz.local.
+            Mixed.Example\t\tcname\tRPZ-PASSTHRU.
+            """, .rpz)
+        #expect(
+            c.names == [
+                R("bad.example.", .exact, .block, line: 7), R("bad.example.", .below, .block, line: 9),
+                R("mixed.example.", .exact, .allow, line: 11),
+            ])
+        #expect(c.issues.isEmpty, "\(c.issues)")
+    }
+
+    /// MISP's own RPZ export header; no $ORIGIN, so the apex is the root and owners are triggers.
+    @Test func mispExportAndNoOrigin() {
+        let c = parse(
+            """
+            $TTL 1w;
+            @ SOA localhost. root.localhost (2024120100 2h 30m 30d 1h)
+              NS localhost.
+
+            evil.example CNAME .
+            *.evil.example CNAME .
+            phish.example. CNAME *.
+            """, .rpz)
+        #expect(
+            c.names == [
+                R("evil.example.", .exact, .block, line: 5), R("evil.example.", .below, .block, line: 6),
+                R("phish.example.", .exact, .nodata, line: 7),
+            ])
+        #expect(c.issues.isEmpty, "\(c.issues)")
+    }
+
+    /// Byte order mark, CRLF, parentheses across lines, quotes, escapes, units and relative
+    /// `$ORIGIN`s: the entries the byte-level path hands to DNSWire's zone-file reader.
+    @Test func slowPathForms() throws {
+        let text =
+            "\u{FEFF}$ORIGIN rpz.local.\r\n$TTL 60\r\n"
+            + "multi.example TXT ( \"part one\" ; a comment\r\n            \"part two\" )\r\n"
+            + "esc\\.dot.example CNAME .\r\n"
+            + "quoted.example CNAME \".\"\r\n"
+            + "$ORIGIN example.rpz.local.\r\n"
+            + "rel CNAME rpz-drop.\r\n"
+            + "Upper.Example.rpz.local. 1H IN CNAME *.\r\n"
+            + "mx IN 2h MX 10 mail.example.com.\r\n"
+            + "  MX 20 @\r\n"
+        let c = parse(text, .rpz)
+        let txt = ResourceRecord(name: try Name("multi.example."), ttl: 60, rdata: .txt([Array("part one".utf8), Array("part two".utf8)]))
+        let owner = try Name("mx.example.")
+        let mx = [
+            ResourceRecord(name: owner, ttl: 7200, rdata: .mx(preference: 10, exchange: try Name("mail.example.com."))),
+            ResourceRecord(name: owner, ttl: 60, rdata: .mx(preference: 20, exchange: try Name("example.rpz.local."))),
+        ]
+        #expect(
+            c.names == [
+                R("multi.example.", .exact, .localData([txt]), line: 3), R("quoted.example.", .exact, .block, line: 6),
+                R("rel.example.", .exact, .drop, line: 8), R("upper.example.", .exact, .nodata, line: 9),
+                R("mx.example.", .exact, .localData(mx), line: 10),
+            ])
+        #expect(c.issues.map(\.description) == ["5: bad character '.' in name: 'esc\\.dot.example.'"])
+    }
+
+    @Test func badEntriesAreReportedAndReadingGoesOn() {
+        let long = String(repeating: "x", count: 70000)
+        let c = parse(
+            """
+            \tCNAME .
+            $ORIGIN rpz.local.
+            $INCLUDE other.zone
+            $GENERATE 1-10 host$ CNAME .
+            one.example CNAME .
+            two.example 1x CNAME .
+            three.example CH CNAME .
+            four.example
+            * CNAME .
+            @ CNAME .
+            five.example CNAME rpz-passthru. extra
+            six.example TXT "unclosed
+            seven.example ) CNAME .
+            \(long)
+            eight.example A 999.1.1.1
+            1.2.3.4 CNAME .
+            bad_chär.example CNAME .
+            nine.example CNAME .
+            ten.example A 192.0.2.1
+            """, .rpz)
+        #expect(c.names == [R("one.example.", .exact, .block, line: 5), R("nine.example.", .exact, .block, line: 18)])
+        #expect(c.issueLines == [1, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19])
+        #expect(c.issue(at: 1)?.hasPrefix("owner: the line starts with a blank") == true)
+        #expect(c.issue(at: 3)?.hasPrefix("$INCLUDE is not supported") == true)
+        #expect(c.issue(at: 6)?.hasPrefix("TTL:") == true)
+        #expect(c.issue(at: 7)?.hasPrefix("class 'CH'") == true)
+        #expect(c.issue(at: 8) == "type: missing")
+        #expect(c.issue(at: 9) == "a wildcard at the zone apex would match every name")
+        #expect(c.issue(at: 10) == "a record at the zone apex is not a policy rule")
+        #expect(c.issue(at: 12)?.hasPrefix("quoted string not closed") == true)
+        #expect(c.issue(at: 13) == "')' without a matching '('")
+        #expect(c.issue(at: 14) == "line too long")
+        #expect(c.issue(at: 16)?.hasPrefix("IP address, not a name") == true)
+        #expect(c.issue(at: 17)?.hasPrefix("not an ASCII name; use punycode") == true)
+        // No $TTL and no earlier TTL: local data needs one.
+        #expect(c.issue(at: 19)?.hasPrefix("TTL: none given") == true)
+    }
+
+    @Test func unclosedParenthesisIsBounded() {
+        // An open '(' swallows lines only up to 64 KiB, then reading starts again.
+        var text = "a.example CNAME . (\n"
+        for _ in 0..<5000 { text += "; a comment line, inside the parentheses\n" }
+        text += "b.example CNAME .\n( never closed\n"
+        let c = parse(text, .rpz)
+        #expect(c.names.map(\.name) == ["b.example."])
+        #expect(c.issues.map(\.message) == ["'(' not closed within 64 KiB", "'(' not closed before the end of the file"])
+        #expect(c.issues.map(\.line) == [1, 5003])
+        #expect(c.names.map(\.line) == [5002])
+    }
+}

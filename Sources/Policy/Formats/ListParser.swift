@@ -18,13 +18,16 @@ public enum ListParser {
                 return
             }
             let text = ListText(base: base, count: body.count)
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: NameText.bufferSize) { scratch in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: RPZFormat.scratchSize) { scratch in
                 let buffer = scratch.baseAddress!
                 switch format {
                 case .domains: DomainListFormat.parse(text, buffer: buffer, into: &sink)
                 case .hosts: HostsFormat.parse(text, buffer: buffer, into: &sink)
                 case .adblock: AdblockFormat.parse(text, buffer: buffer, into: &sink)
-                case .warninglist, .rpz: sink.issue(line: 0, "format \(format) not implemented yet")
+                case .warninglist: sink.issue(line: 0, "format \(format) not implemented yet")
+                case .rpz:
+                    var reader = RPZFormat(text, scratch: buffer)
+                    reader.run(into: &sink)
                 }
             }
         }

@@ -125,6 +125,14 @@ enum ByteClass {
         return 0
     }
 
+    /// True when `bytes` are exactly the bytes of `ascii`.
+    static func equals(_ bytes: UnsafeRawBufferPointer, _ ascii: StaticString) -> Bool {
+        guard bytes.count == ascii.utf8CodeUnitCount else { return false }
+        let p = ascii.utf8Start
+        for i in 0..<bytes.count where bytes[i] != p[i] { return false }
+        return true
+    }
+
     /// `nameByte` for every byte, and `.` for `.`.
     static let nameTable: [UInt8] = (0...255).map { c in c == 0x2E ? 0x2E : nameByte(UInt8(c)) }
 

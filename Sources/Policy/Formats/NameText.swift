@@ -38,6 +38,12 @@ enum NameResult {
     case problem(NameProblem)
 }
 
+enum ZoneNameResult {
+    /// The name's wire length in the output buffer, and whether it was written with a final dot.
+    case name(Int, absolute: Bool)
+    case problem(NameProblem)
+}
+
 /// Host names from list text to lowercased wire form, at byte level, into a caller's buffer of at
 /// least `NameText.bufferSize` bytes: no allocation per name.
 enum NameText {
@@ -107,6 +113,112 @@ enum NameText {
         return .badCharacter(c)
     }
 
+    /// Encodes a zone-file name field without escapes: any byte but `.` is kept (ASCII letters
+    /// lowercased). A field without a trailing dot is completed with `origin` (lowercased wire).
+    /// `isHostName` is set when the field holds only host-name bytes, with `*` at most as a whole
+    /// first label; the origin is not looked at.
+    static func encodeZoneName(
+        _ p: UnsafePointer<UInt8>, _ n: Int, origin: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<UInt8>,
+        isHostName: inout Bool
+    ) -> ZoneNameResult {
+        guard n > 0 else { return .problem(.empty) }
+        isHostName = true
+        if n == 1 && p[0] == ByteClass.dot {
+            out[0] = 0
+            return .name(1, absolute: true)
+        }
+        guard n < Name.maxWireLength else { return .problem(.nameTooLong) }
+        var hostName = true
+        let result = ByteClass.nameTable.withUnsafeBufferPointer { table -> ZoneNameResult in
+            var labelStart = 0
+            var o = 1
+            for i in 0..<n {
+                let c = p[i]
+                var b = table[Int(c)]
+                if b == ByteClass.dot {
+                    let len = o - labelStart - 1
+                    guard len > 0 else { return .problem(.emptyLabel) }
+                    guard len <= Name.maxLabelLength else { return .problem(.labelTooLong) }
+                    out[labelStart] = UInt8(truncatingIfNeeded: len)
+                    labelStart = o
+                    o &+= 1
+                    continue
+                }
+                if b == 0 {
+                    if !(c == ByteClass.star && i == 0 && (n == 1 || p[1] == ByteClass.dot)) { hostName = false }
+                    b = ByteClass.lower(c)
+                }
+                out[o] = b
+                o &+= 1
+            }
+            let len = o - labelStart - 1
+            guard len > 0 else {
+                out[labelStart] = 0
+                return .name(o, absolute: true)
+            }
+            guard len <= Name.maxLabelLength else { return .problem(.labelTooLong) }
+            out[labelStart] = UInt8(truncatingIfNeeded: len)
+            guard o + origin.count <= Name.maxWireLength else { return .problem(.nameTooLong) }
+            UnsafeMutableRawPointer(out + o).copyMemory(from: origin.baseAddress!, byteCount: origin.count)
+            return .name(o + origin.count, absolute: false)
+        }
+        isHostName = hostName
+        return result
+    }
+
+    /// Checks lowercased wire form against the host-name rules of `encode`; a first label `*`
+    /// is accepted when `wildcard` is true.
+    static func check(_ wire: UnsafeRawBufferPointer, wildcard: Bool) -> NameProblem? {
+        var i = 0
+        var first = true
+        while i < wire.count, wire[i] != 0 {
+            let len = Int(wire[i])
+            if first && wildcard && len == 1 && wire[i + 1] == ByteClass.star {
+                i += 2
+                first = false
+                continue
+            }
+            for j in (i + 1)..<(i + 1 + len) {
+                let c = wire[j]
+                if ByteClass.nameByte(c) == 0 {
+                    return c >= 0x80 ? .notASCII : c == ByteClass.star ? .misplacedWildcard : .badCharacter(c)
+                }
+            }
+            i += 1 + len
+            first = false
+        }
+        return nil
+    }
+
+    /// `encode`'s numeric rule on wire form: nil, or the problem of a name that looks like an
+    /// IP address or ends in an all-digits label.
+    static func numericProblem(_ wire: UnsafeRawBufferPointer) -> NameProblem? {
+        var i = 0
+        var labels = 0
+        var numeric = 0
+        var lastNumeric = false
+        while i < wire.count, wire[i] != 0 {
+            let len = Int(wire[i])
+            lastNumeric = (1...len).allSatisfy { ByteClass.isDigit(wire[i + $0]) }
+            labels += 1
+            if lastNumeric { numeric += 1 }
+            i += 1 + len
+        }
+        guard lastNumeric else { return nil }
+        return labels == 4 && numeric == 4 ? .ipAddress : .numericTopLabel
+    }
+
+    /// The last label of lowercased wire form, as offsets `start..<end`, or nil for the root.
+    static func lastLabel(_ wire: UnsafeRawBufferPointer) -> Range<Int>? {
+        var i = 0
+        var last: Range<Int>? = nil
+        while i < wire.count, wire[i] != 0 {
+            let len = Int(wire[i])
+            last = (i + 1)..<(i + 1 + len)
+            i += 1 + len
+        }
+        return last
+    }
 }
 
 /// Quick checks for IP address text in list files.
@@ -142,4 +254,26 @@ enum AddressText {
         }
         return parts == 4 ? value : nil
     }
+}
+
+extension CIDR {
+    /// The prefix with every bit after the prefix length cleared.
+    var masked: CIDR {
+        var bytes = address.bytes
+        var keep = prefixLength
+        for i in bytes.indices {
+            if keep >= 8 {
+                keep -= 8
+            } else {
+                bytes[i] &= keep <= 0 ? 0 : UInt8(0xFF) << UInt8(8 - keep)
+                keep = 0
+            }
+        }
+        let a: IPAddress =
+            bytes.count == 4 ? .v4(IPv4Address(bytes: bytes)) : .v6(IPv6Address(bytes: bytes))
+        return CIDR(address: a, prefixLength: prefixLength)
+    }
+
+    /// True when no bit after the prefix length is set.
+    var hostBitsAreZero: Bool { masked.address == address }
 }
