@@ -497,3 +497,80 @@ private typealias A = Collector.AddressRule
         #expect(c.names.map(\.line) == [5002])
     }
 }
+
+@Suite struct WarninglistTests {
+    @Test func hostnameListIsExactUnlessALeadingDot() {
+        let c = parse(
+            """
+            {"name": "test", "version": 1, "type": "hostname", "matching_attributes": ["hostname"],
+             "list": ["github.io", ".google.com", "https://user@Evil.Example.com:8443/path?x", "a.example|b.example",
+                      "*.wild.example", "192.0.2.1", "2001:db8::/32", "not a name", "bücher.de", 42, "trailing.example.", ""]}
+            """, .warninglist)
+        #expect(
+            c.names == [
+                R("github.io.", .exact, .allow, line: 1), R("google.com.", .subtree, .allow, line: 2),
+                R("evil.example.com.", .exact, .allow, line: 3), R("a.example.", .exact, .allow, line: 4),
+                R("b.example.", .exact, .allow, line: 4), R("wild.example.", .below, .allow, line: 5),
+                R("trailing.example.", .exact, .allow, line: 11),
+            ])
+        #expect(c.addresses == [A("192.0.2.1/32", .allow, line: 6), A("2001:db8::/32", .allow, line: 7)])
+        #expect(c.issueLines == [8, 9, 10, 12])
+        #expect(c.issue(at: 8) == "bad character ' ' in name: 'not a name'")
+        #expect(c.issue(at: 9)?.hasPrefix("not an ASCII name; use punycode") == true)
+        #expect(c.issue(at: 10) == "entry is not a string")
+        #expect(c.issue(at: 12) == "empty value")
+    }
+
+    @Test func objectListsAreReadInSortedOrder() {
+        let c = parse(#"{"type": "string", "list": {"b.example": "second", "a.example": "first"}}"#, .warninglist)
+        #expect(c.names == [R("a.example.", .exact, .allow, line: 1), R("b.example.", .exact, .allow, line: 2)])
+        #expect(c.issues.isEmpty)
+    }
+
+    @Test func cidrList() {
+        let c = parse(
+            #"{"type": "cidr", "list": ["10.0.0.0/8", "192.0.2.1", "2001:db8::1", "10.1.2.3/8", "0.0.0.0/0", "junk", "198.51.100.0/24|203.0.113.0/24"]}"#,
+            .warninglist)
+        #expect(
+            c.addresses == [
+                A("10.0.0.0/8", .allow, line: 1), A("192.0.2.1/32", .allow, line: 2), A("2001:db8::1/128", .allow, line: 3),
+                A("10.0.0.0/8", .allow, line: 4), A("198.51.100.0/24", .allow, line: 7), A("203.0.113.0/24", .allow, line: 7),
+            ])
+        #expect(c.names.isEmpty)
+        #expect(c.issueLines == [5, 6])
+        #expect(c.issue(at: 5)?.hasPrefix("a /0 prefix") == true)
+        #expect(c.issue(at: 6) == "not an IP address or prefix: 'junk'")
+    }
+
+    @Test func typesDNSCannotUseAndBrokenJSON() {
+        for type in ["substring", "regex"] {
+            let c = parse(#"{"type": "\#(type)", "list": ["example.com", "x"]}"#, .warninglist)
+            #expect(c.names.isEmpty && c.addresses.isEmpty)
+            #expect(c.issues.map(\.message) == ["warninglist type \(type) cannot be used by DNS"])
+            #expect(c.issueLines == [0])
+        }
+        for bad in ["{", "", "[1, 2]", #"{"type": "hostname"}"#, #"{"list": []}"#, #"{"type": "nope", "list": []}"#] {
+            let c = parse(bad, .warninglist)
+            #expect(c.issues.count == 1, "\(bad): \(c.issues)")
+            #expect(c.issueLines == [0])
+            #expect(c.names.isEmpty)
+        }
+        #expect(parse("{", .warninglist).issues.first?.message.hasPrefix("invalid JSON: ") == true)
+        let deep = String(repeating: "[", count: 100_000)
+        #expect(parse(deep, .warninglist).issues.first?.message.hasPrefix("invalid JSON: ") == true)
+    }
+
+    /// Tranco top 10k: 9,998 host names, every one an exact allow (github.io must not shield
+    /// its subdomains).
+    @Test func tranco10k() throws {
+        let c = parse(bytes: try testData("misp-warninglist-tranco10k.json"), .warninglist)
+        #expect(c.names.count == 9998)
+        #expect(c.issues.isEmpty, "\(c.issues.prefix(5))")
+        #expect(c.names.allSatisfy { $0.match == .exact && $0.action == .allow })
+        #expect(c.names.first == R("037hdmovie.com.", .exact, .allow, line: 1))
+        #expect(c.names.contains(R("github.io.", .exact, .allow, line: 3419)))
+        #expect(c.names.contains(R("google.com.", .exact, .allow, line: 3557)))
+        #expect(c.names.last == R("zyxel.com.", .exact, .allow, line: 9998))
+        #expect(c.malformed == 0)
+    }
+}

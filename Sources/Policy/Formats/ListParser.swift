@@ -24,7 +24,7 @@ public enum ListParser {
                 case .domains: DomainListFormat.parse(text, buffer: buffer, into: &sink)
                 case .hosts: HostsFormat.parse(text, buffer: buffer, into: &sink)
                 case .adblock: AdblockFormat.parse(text, buffer: buffer, into: &sink)
-                case .warninglist: sink.issue(line: 0, "format \(format) not implemented yet")
+                case .warninglist: WarninglistFormat.parse(text, buffer: buffer, into: &sink)
                 case .rpz:
                     var reader = RPZFormat(text, scratch: buffer)
                     reader.run(into: &sink)
