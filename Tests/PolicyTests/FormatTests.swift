@@ -84,6 +84,19 @@ private func testData(_ file: String) throws -> [UInt8] {
     return Array(try #require(FileManager.default.contents(atPath: path), "cannot read \(path)"))
 }
 
+/// SplitMix64: a tiny deterministic PRNG so the hostile-input tests are reproducible.
+private struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
 private typealias R = Collector.NameRule
 private typealias A = Collector.AddressRule
 
@@ -572,5 +585,102 @@ private typealias A = Collector.AddressRule
         #expect(c.names.contains(R("google.com.", .exact, .allow, line: 3557)))
         #expect(c.names.last == R("zyxel.com.", .exact, .allow, line: 9998))
         #expect(c.malformed == 0)
+    }
+}
+
+@Suite struct HostileInputTests {
+    static let textFormats: [ListFormat] = [.domains, .hosts, .adblock, .rpz]
+
+    /// A valid line for `format`, and what it gives.
+    static func validLine(_ format: ListFormat) -> String {
+        switch format {
+        case .domains: "after.example"
+        case .hosts: "0.0.0.0 after.example"
+        case .adblock: "||after.example^"
+        case .rpz: "after.example CNAME ."
+        case .warninglist: ""
+        }
+    }
+
+    @Test(arguments: ListFormat.allCases)
+    func randomBytesNeverTrap(_ format: ListFormat) {
+        var rng = SplitMix64(seed: 0x5EED_0000 + UInt64(format.rawValue.utf8.count))
+        for round in 0..<40 {
+            let count = Int.random(in: 0...20_000, using: &rng)
+            // Half the rounds draw from bytes that make lines and fields, so parsers go deep.
+            let alphabet = Array("a.b-c_*|^$@#!;()\"\\ \t\r\n0123456789:/[]{},zz".utf8)
+            let bytes: [UInt8] = (0..<count).map { _ in
+                round % 2 == 0 ? UInt8.random(in: 0...255, using: &rng) : alphabet.randomElement(using: &rng)!
+            }
+            let c = parse(bytes: bytes, format)
+            #expect(c.malformed == 0)
+            #expect(c.issues.allSatisfy { $0.line >= 0 && $0.line <= bytes.count + 1 })
+        }
+    }
+
+    @Test(arguments: textFormats)
+    func validLinesAroundGarbageStillParse(_ format: ListFormat) {
+        var rng = SplitMix64(seed: 42)
+        // Starts with a control byte (no format reads it as a comment or directive); no newline,
+        // and no '(' or '"' that would carry an RPZ entry into the next line.
+        let junk = [1] + (0..<4096).map { _ in UInt8.random(in: 0...255, using: &rng) }.filter { $0 != 0x0A && $0 != 0x28 && $0 != 0x22 }
+        var bytes = Array((Self.validLine(format).replacingFirst("after", "before") + "\n").utf8)
+        bytes += junk + [0x0A]
+        bytes += Array((Self.validLine(format) + "\n").utf8)
+        let c = parse(bytes: bytes, format)
+        let expected: NameMatch = format == .rpz ? .exact : .subtree
+        #expect(c.names.first == R("before.example.", expected, .block, line: 1))
+        #expect(c.names.last == R("after.example.", expected, .block, line: 3))
+        #expect(c.issueLines.contains(2))
+    }
+
+    @Test(arguments: textFormats)
+    func tenMegabyteLine(_ format: ListFormat) {
+        var bytes = Array((Self.validLine(format).replacingFirst("after", "before") + "\n").utf8)
+        bytes += [UInt8](repeating: UInt8(ascii: "a"), count: 10 << 20)
+        // First without a newline at the end of the file, then with a line after it.
+        let c1 = parse(bytes: bytes, format)
+        #expect(c1.names.map(\.name) == ["before.example."])
+        #expect(c1.issues.map(\.description) == ["2: line too long"])
+        bytes += Array(("\n" + Self.validLine(format)).utf8)
+        let c2 = parse(bytes: bytes, format)
+        #expect(c2.names.map(\.name) == ["before.example.", "after.example."])
+        #expect(c2.names.map(\.line) == [1, 3])
+        #expect(c2.issues.map(\.description) == ["2: line too long"])
+    }
+
+    @Test(arguments: textFormats)
+    func nulBytesAndInvalidUTF8(_ format: ListFormat) {
+        let lines: [[UInt8]] = [
+            Array(Self.validLine(format).replacingFirst("after.example", "a.ex").utf8) + [0],
+            [0, 0, 0],
+            Array(Self.validLine(format).replacingFirst("after", "b\u{0}c").utf8),
+            Array(Self.validLine(format).replacingFirst("after", "\u{FFFD}").utf8).map { $0 == 0xBF ? 0xFF : $0 },
+            Array(Self.validLine(format).utf8),
+        ]
+        let bytes = Array(lines.joined(separator: [0x0A]))
+        let c = parse(bytes: bytes, format)
+        #expect(c.names.map(\.name) == ["after.example."])
+        #expect(c.names.map(\.line) == [5])
+        #expect(c.issueLines == [1, 2, 3, 4])
+        #expect(c.issue(at: 4)?.contains("not an ASCII name; use punycode") == true)
+    }
+
+    @Test func deeplyNestedParentheses() {
+        let c = parse(String(repeating: "(", count: 200_000) + "\nx.example CNAME .\n", .rpz)
+        #expect(c.names.map(\.name) == ["x.example."])
+        #expect(c.issues.map(\.description) == ["1: line too long"])
+        let d = parse(
+            String(repeating: "(", count: 1000) + " a CNAME . " + String(repeating: ")", count: 999) + "\nx.example CNAME .\n", .rpz)
+        #expect(d.issues.map(\.message) == ["'(' not closed before the end of the file"])
+    }
+}
+
+extension String {
+    fileprivate func replacingFirst(_ what: String, _ with: String) -> String {
+        guard let r = firstRange(of: what) else { return self }
+        var s = self
+        s.replaceSubrange(r, with: with)
+        return s
     }
 }
