@@ -1,3 +1,5 @@
+import DNSWire
+
 /// `/etc/hosts` lines, `ADDRESS name [name...]`: every name blocks itself and its subtree, and the
 /// address (whatever it is) is ignored. The entries every hosts file has for the machine itself
 /// (`localhost`, `ip6-allnodes`, …) are skipped without an issue.
@@ -39,7 +41,7 @@ enum HostsFormat {
     static func isAddress(_ text: ListText, _ field: Range<Int>) -> Bool {
         text.equalsLowercased(field.lowerBound, field.upperBound, "0.0.0.0")
             || text.equalsLowercased(field.lowerBound, field.upperBound, "127.0.0.1")
-            || AddressText.isAddress(text, field.lowerBound, field.upperBound)
+            || IPAddress(text.string(field.lowerBound, field.upperBound)) != nil
     }
 
     static let selfEntries: [StaticString] = [

@@ -76,12 +76,6 @@ struct FieldReader {
     var pos: Int
     let end: Int
 
-    init(_ text: ListText, _ line: TextLine) {
-        self.text = text
-        pos = line.start
-        end = line.end
-    }
-
     init(_ text: ListText, from: Int, to: Int) {
         self.text = text
         pos = from

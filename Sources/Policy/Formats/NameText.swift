@@ -57,13 +57,9 @@ enum NameText {
         if n == 1 && p[0] == ByteClass.dot { return .problem(.root) }
         // n bytes of text make n + 1 (trailing dot) or n + 2 bytes of wire form.
         guard n + (p[n - 1] == ByteClass.dot ? 1 : 2) <= Name.maxWireLength else { return .problem(.nameTooLong) }
-        return ByteClass.nameTable.withUnsafeBufferPointer { table in
+        let result = ByteClass.nameTable.withUnsafeBufferPointer { table -> NameResult in
             var labelStart = 0
             var o = 1
-            var labels = 0
-            var numericLabels = 0
-            var digitsOnly = true
-            var lastNumeric = false
             for i in 0..<n {
                 let b = table[Int(p[i])]
                 if b == ByteClass.dot {
@@ -71,35 +67,29 @@ enum NameText {
                     guard len > 0 else { return .problem(.emptyLabel) }
                     guard len <= Name.maxLabelLength else { return .problem(.labelTooLong) }
                     out[labelStart] = UInt8(truncatingIfNeeded: len)
-                    labels &+= 1
-                    lastNumeric = digitsOnly
-                    if digitsOnly { numericLabels &+= 1 }
-                    digitsOnly = true
                     labelStart = o
                     o &+= 1
                     continue
                 }
                 guard b != 0 else { return .problem(badByte(p[i], p, n)) }
-                digitsOnly = digitsOnly && ByteClass.isDigit(b)
                 out[o] = b
                 o &+= 1
             }
             let len = o - labelStart - 1
-            if len > 0 {
-                guard len <= Name.maxLabelLength else { return .problem(.labelTooLong) }
-                out[labelStart] = UInt8(truncatingIfNeeded: len)
-                labels &+= 1
-                lastNumeric = digitsOnly
-                if digitsOnly { numericLabels &+= 1 }
-                out[o] = 0
-                o &+= 1
-            } else {
+            guard len > 0 else {
                 // A trailing dot: the length byte reserved for the next label is the root label.
                 out[labelStart] = 0
+                return .name(o)
             }
-            if lastNumeric { return .problem(labels == 4 && numericLabels == 4 ? .ipAddress : .numericTopLabel) }
-            return .name(o)
+            guard len <= Name.maxLabelLength else { return .problem(.labelTooLong) }
+            out[labelStart] = UInt8(truncatingIfNeeded: len)
+            out[o] = 0
+            return .name(o &+ 1)
         }
+        if case .name(let length) = result, let p = numericProblem(UnsafeRawBufferPointer(start: out, count: length)) {
+            return .problem(p)
+        }
+        return result
     }
 
     /// The problem for the first byte a host name cannot hold; `p[0..<n]` is the whole field, to
@@ -218,41 +208,6 @@ enum NameText {
             i += 1 + len
         }
         return last
-    }
-}
-
-/// Quick checks for IP address text in list files.
-enum AddressText {
-    /// True when `from..<to` is an IPv4 address (dotted quad, no leading zeros) or an IPv6 address.
-    static func isAddress(_ text: ListText, _ from: Int, _ to: Int) -> Bool {
-        if ipv4(text.base + from, to - from) != nil { return true }
-        guard text.find(UInt8(ascii: ":"), from: from, to: to) < to else { return false }
-        return IPv6Address(text.string(from, to)) != nil
-    }
-
-    /// Parses a dotted-quad IPv4 address at byte level.
-    static func ipv4(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt32? {
-        var value: UInt32 = 0
-        var part: UInt32 = 0
-        var digits = 0
-        var parts = 0
-        var i = 0
-        while i <= n {
-            if i == n || p[i] == ByteClass.dot {
-                guard digits > 0, part <= 255 else { return nil }
-                value = value << 8 | part
-                parts += 1
-                part = 0
-                digits = 0
-            } else {
-                let c = p[i]
-                guard ByteClass.isDigit(c), digits < 3, !(digits == 1 && part == 0) else { return nil }
-                part = part * 10 + UInt32(c - 0x30)
-                digits += 1
-            }
-            i += 1
-        }
-        return parts == 4 ? value : nil
     }
 }
 
