@@ -70,8 +70,10 @@ enum WarninglistFormat {
     ) -> String? {
         guard !raw.isEmpty else { return "empty value" }
         var value = raw
-        if let scheme = value.range(of: "://") { value = host(ofURL: value[scheme.upperBound...]) }
-        if CIDR(value) != nil { return cidrPart(value, line: line, into: &sink) }
+        if value.utf8.contains(UInt8(ascii: ":")), let scheme = value.firstRange(of: "://") {
+            value = host(ofURL: value[scheme.upperBound...])
+        }
+        if mayBeAddress(value) && CIDR(value) != nil { return cidrPart(value, line: line, into: &sink) }
         var match = NameMatch.exact
         if value.hasPrefix("*.") {
             match = .below
@@ -89,6 +91,12 @@ enum WarninglistFormat {
         case .problem(let p):
             return p.message(show(raw))
         }
+    }
+
+    /// False for a value that cannot be an IP address or prefix (saves parsing every name as one).
+    static func mayBeAddress(_ value: Substring) -> Bool {
+        value.utf8.allSatisfy { ByteClass.isDigit($0) || $0 == ByteClass.dot || $0 == UInt8(ascii: "/") }
+            || value.utf8.contains(UInt8(ascii: ":"))
     }
 
     /// The host of a URL without its scheme: no user, port, path, query or fragment.
