@@ -163,11 +163,14 @@ public struct PolicyLoader: Sendable {
             builder.begin(spec.info)
             let mark = builder.mark()
             var usedFresh = false
+            var rejected: [String] = []
             if let fresh {
+                let before = builder.issues.count
                 fresh.withUnsafeBytes { builder.add($0, format: spec.format) }
                 let info = builder.snapshot.lists.last!
                 if Self.isBroken(rules: info.rules, skipped: info.skipped) {
                     status.lastError = "\(info.skipped) lines rejected, \(info.rules) rules: not replacing the list in force"
+                    rejected = builder.issues[before...].prefix(20).map(\.description)
                     builder.rollback(to: mark)
                 } else {
                     usedFresh = true
@@ -183,7 +186,8 @@ public struct PolicyLoader: Sendable {
             let info = builder.snapshot.lists.last!
             status.rules = info.rules
             status.skipped = info.skipped
-            status.issues = builder.issues.filter { $0.list == spec.name }.prefix(20).map(\.description)
+            // The problems of what was rejected, else of what is in force.
+            status.issues = rejected.isEmpty ? builder.issues.filter { $0.list == spec.name }.prefix(20).map(\.description) : rejected
             statuses.append(status)
         }
         builder.begin(PolicySettings.localBlock)

@@ -45,16 +45,18 @@ public actor PolicyService: Service {
     let initialIsCurrent: Bool
 
     public init(
-        settings: PolicySettings, dataDirectory: String, initial: PolicyEngine, initialIsCurrent: Bool = false, logger: Logger,
-        publish: @escaping @Sendable (PolicyEngine) -> Void
+        settings: PolicySettings, dataDirectory: String, initial: PolicyEngine, initialIsCurrent: Bool = false,
+        statuses: [SourceStatus] = [], logger: Logger, publish: @escaping @Sendable (PolicyEngine) -> Void
     ) {
         self.initialIsCurrent = initialIsCurrent
+        for st in statuses { self.statuses[st.name] = st }
         self.settings = settings
         self.loader = PolicyLoader(settings: settings, dataDirectory: dataDirectory)
         self.logger = logger
         self.publish = publish
         self.engine = initial
-        let s = PolicyStatus(generation: initial.generation, names: initial.snapshot.nameCount, prefixes: initial.snapshot.prefixes.count)
+        let s = PolicyStatus(
+            generation: initial.generation, names: initial.snapshot.nameCount, prefixes: initial.snapshot.prefixes.count, sources: statuses)
         status.withLock { $0 = s }
     }
 
@@ -62,7 +64,7 @@ public actor PolicyService: Service {
     /// there is one (protection from the first query; current when it has the configured lists
     /// and no list file changed since it was written), else a build from the files and the last
     /// good copies of URL sources (no network).
-    public static func initialEngine(settings: PolicySettings, dataDirectory: String, logger: Logger) -> (PolicyEngine, current: Bool) {
+    public static func initialEngine(settings: PolicySettings, dataDirectory: String, logger: Logger) -> (PolicyEngine, current: Bool, statuses: [SourceStatus]) {
         let loader = PolicyLoader(settings: settings, dataDirectory: dataDirectory)
         let fm = FileManager.default
         if fm.fileExists(atPath: loader.snapshotPath) {
@@ -76,16 +78,28 @@ public actor PolicyService: Service {
                     let m = (try? fm.attributesOfItem(atPath: p)[.modificationDate] as? Date) ?? .distantFuture
                     return m < written
                 }
-                return (e, sameLists && filesOlder)
+                return (e, sameLists && filesOlder, Self.statuses(settings, from: e))
             } catch {
                 logger.warning("cannot use the persisted policy snapshot; building from the sources", metadata: ["error": "\(error)"])
             }
         }
         var contents: [String: SourceContent] = [:]
         for spec in settings.sources { if case .file(let p) = spec.location { contents[spec.name] = loader.read(p) } }
-        let e = loader.build(contents: contents).0
+        let (e, statuses) = loader.build(contents: contents)
         logger.info("policy built from the sources", metadata: ["names": "\(e.snapshot.nameCount)"])
-        return (e, true)
+        return (e, true, statuses)
+    }
+
+    /// Source statuses as far as a restored snapshot tells them (counts, no line issues).
+    static func statuses(_ settings: PolicySettings, from e: PolicyEngine) -> [SourceStatus] {
+        settings.sources.map { spec in
+            var s = SourceStatus(name: spec.name, origin: spec.location.description)
+            if let l = e.snapshot.lists.first(where: { $0.name == spec.name }) {
+                s.rules = l.rules
+                s.skipped = l.skipped
+            }
+            return s
+        }
     }
 
     /// The lists a snapshot of the current configuration has (with the counts `e` has for them).

@@ -89,7 +89,7 @@ class Lists:
                     f"cdn.{Z} CNAME .",
                     f"*.cdn.{Z} CNAME .",
                     "24.0.113.0.203.rpz-ip CNAME .",
-                    "48.0.bad.db8.2001.rpz-ip CNAME .",
+                    "48.zz.bad.db8.2001.rpz-ip CNAME .",
                 ]
             )
             + "\n",
