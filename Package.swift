@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
-                "DNSWire", "DNSTransport", "Resolver", "Pipeline", "Policy",
+                "DNSWire", "DNSTransport", "Resolver", "Pipeline", "Policy", "CBulwarkNet",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

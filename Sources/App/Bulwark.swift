@@ -61,6 +61,7 @@ public enum Bulwark {
             }
         }
         let (initial, current, statuses) = PolicyService.initialEngine(settings: settings.policy, dataDirectory: settings.dataDirectory, logger: logger)
+        PolicyService.releaseFreedMemory()
         let dns = try await DNSServer(settings: settings, policy: initial, logger: logger)
         let policy = PolicyService(
             settings: settings.policy, dataDirectory: settings.dataDirectory, initial: initial, initialIsCurrent: current, statuses: statuses, logger: logger,

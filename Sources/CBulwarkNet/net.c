@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "CBulwarkNet.h"
+#include <malloc.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -198,4 +199,12 @@ int bw_attach_qname_steering(int fd, unsigned groups) {
     struct sock_fprog fprog = {.len = (unsigned short)n, .filter = prog};
     if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof fprog) != 0) return -errno;
     return 0;
+}
+
+int bw_release_freed_memory(void) {
+#ifdef __GLIBC__
+    return malloc_trim(0);
+#else
+    return 0;
+#endif
 }

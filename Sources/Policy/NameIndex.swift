@@ -19,14 +19,25 @@ public struct NameIndex: Sendable {
     public static let maxEntries = (1 << 24) - 2
 
     public var count: Int { nameOffset.count }
-    var mask: Int { slots.count - 1 }
+
+    /// Slots for `n` entries: at most 70 % full. Not a power of two (a slot's home is found by
+    /// multiplying, not masking), so the table is no bigger than it needs to be: linear probing
+    /// at this load touches one or two cache lines, and the 8-bit fingerprint makes most
+    /// probes a single compare.
+    static func capacity(for n: Int) -> Int { max(16, n * 10 / 7 + 1) }
+
+    /// The home slot of hash `h` (its high bits).
+    @inline(__always) static func home(_ h: UInt64, _ slots: Int) -> Int {
+        Int(truncatingIfNeeded: h.multipliedFullWidth(by: UInt64(slots)).high)
+    }
+
+    /// The fingerprint kept in a slot (low bits: independent of the home).
+    @inline(__always) static func fingerprint(_ h: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: h) & 0xFF }
 
     public init(expected: Int = 0, arenaBytes: Int = 0, seed: UInt64? = nil) {
         var g = SystemRandomNumberGenerator()
         self.seed = seed ?? g.next()
-        var cap = 16
-        while cap < expected * 2 { cap <<= 1 }
-        slots = [UInt32](repeating: 0, count: cap)
+        slots = [UInt32](repeating: 0, count: Self.capacity(for: expected))
         nameOffset.reserveCapacity(expected)
         classID.reserveCapacity(expected)
         ruleID.reserveCapacity(expected)
@@ -130,11 +141,12 @@ public struct NameIndex: Sendable {
     @inline(__always) func forEach(
         hash h: UInt64, _ p: UnsafeRawBufferPointer, start: Int, end: Int, _ body: (Int) -> Bool
     ) {
-        let fp = UInt32(truncatingIfNeeded: h >> 56)
+        let fp = Self.fingerprint(h)
         slots.withUnsafeBufferPointer { slots in
             arena.withUnsafeBufferPointer { arena in
                 nameOffset.withUnsafeBufferPointer { offsets in
-                    var i = Int(truncatingIfNeeded: h) & (slots.count - 1)
+                    let n = slots.count
+                    var i = Self.home(h, n)
                     while true {
                         let s = slots[i]
                         if s == 0 { return }
@@ -144,7 +156,8 @@ public struct NameIndex: Sendable {
                                 if !body(e) { return }
                             }
                         }
-                        i = (i + 1) & (slots.count - 1)
+                        i += 1
+                        if i == n { i = 0 }
                     }
                 }
             }
@@ -166,10 +179,11 @@ public struct NameIndex: Sendable {
     @discardableResult
     public mutating func insert(_ wire: UnsafeRawBufferPointer, classID c: UInt16, ruleID r: UInt32) -> InsertResult {
         guard count < Self.maxEntries, let raw = Self.hash(wire, start: 0, seed: seed) else { return .full }
-        if (count + 1) * 2 > slots.count { grow() }
-        let fp = UInt32(truncatingIfNeeded: raw >> 56)
+        if (count + 1) * 10 > slots.count * 7 { grow() }
+        let fp = Self.fingerprint(raw)
         var existingOffset: UInt32? = nil
-        var i = Int(truncatingIfNeeded: raw) & mask
+        let n = slots.count
+        var i = Self.home(raw, n)
         let end = wire.count
         while slots[i] != 0 {
             let s = slots[i]
@@ -181,7 +195,8 @@ public struct NameIndex: Sendable {
                     existingOffset = nameOffset[e]
                 }
             }
-            i = (i + 1) & mask
+            i += 1
+            if i == n { i = 0 }
         }
         let offset: UInt32
         if let existingOffset {
@@ -199,16 +214,19 @@ public struct NameIndex: Sendable {
     }
 
     mutating func grow() {
-        var bigger = [UInt32](repeating: 0, count: slots.count * 2)
-        let m = bigger.count - 1
+        var bigger = [UInt32](repeating: 0, count: Self.capacity(for: max(count * 2, 16)))
+        let n = bigger.count
         arena.withUnsafeBytes { a in
             for e in 0..<count {
                 let o = Int(nameOffset[e])
                 let name = UnsafeRawBufferPointer(rebasing: a[(o + 1)..<(o + 1 + Int(a[o]))])
                 let h = Self.hash(name, start: 0, seed: seed)!
-                var i = Int(truncatingIfNeeded: h) & m
-                while bigger[i] != 0 { i = (i + 1) & m }
-                bigger[i] = UInt32(truncatingIfNeeded: h >> 56) << 24 | UInt32(e + 1)
+                var i = Self.home(h, n)
+                while bigger[i] != 0 {
+                    i += 1
+                    if i == n { i = 0 }
+                }
+                bigger[i] = Self.fingerprint(h) << 24 | UInt32(e + 1)
             }
         }
         slots = bigger

@@ -122,7 +122,7 @@ public enum PolicyFile {
             let classIDs = try take(header.entries, UInt16.self)
             let ruleIDs = try take(header.entries, UInt32.self)
             let slots = try take(header.slots, UInt32.self)
-            guard at == p.count, header.slots.nonzeroBitCount == 1, header.slots >= 2 * header.entries,
+            guard at == p.count, header.slots * 7 >= header.entries * 10, header.slots > header.entries,
                 offsets.allSatisfy({ Int($0) < arena.count }), classIDs.allSatisfy({ Int($0) < header.classes.count }),
                 header.classes.allSatisfy({ Int($0.list) < header.lists.count })
             else { throw FormatError(description: "\(path): inconsistent snapshot") }

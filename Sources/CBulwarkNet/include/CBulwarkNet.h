@@ -52,4 +52,7 @@ unsigned bw_qname_steering_hash(const unsigned char *packet, size_t len);
 void bw_shutdown(int fd);
 void bw_close(int fd);
 
+/// Returns freed heap memory to the system (glibc's malloc_trim(0)); 1 if any was released.
+int bw_release_freed_memory(void);
+
 #endif
