@@ -1,3 +1,4 @@
+import CBulwarkNet
 import DNSTransport
 import Logging
 import NIOCore
@@ -42,6 +43,9 @@ public enum Bulwark {
 
     /// Runs the resolver until SIGTERM/SIGINT, then drains and returns.
     public static func serve(_ settings: Settings) async throws {
+        // Large buffers (list files, policy arrays) get their own mappings, returned to the
+        // system when freed: process memory follows the policy's size across reloads.
+        bw_set_mmap_threshold(1 << 20)
         var settings = settings
         let json = settings.logFormat == .json
         let level = settings.logLevel

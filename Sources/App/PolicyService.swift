@@ -278,6 +278,7 @@ public actor PolicyService: Service {
 
     func persist() {
         persistPending = false
+        trimPending = true
         do {
             try PolicyFile.write(engine, to: loader.snapshotPath)
         } catch {

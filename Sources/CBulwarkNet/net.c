@@ -208,3 +208,11 @@ int bw_release_freed_memory(void) {
     return 0;
 #endif
 }
+
+void bw_set_mmap_threshold(int bytes) {
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, bytes);
+#else
+    (void)bytes;
+#endif
+}

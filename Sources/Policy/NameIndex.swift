@@ -7,11 +7,12 @@
 /// The hash of a name is built label by label from the root, so a query's name and all its
 /// parents are hashed in one right-to-left pass.
 public struct NameIndex: Sendable {
-    /// `[length][lowercased wire bytes]` per distinct name.
+    /// The lowercased wire bytes of every distinct name, back to back (wire names end
+    /// themselves: the root label).
     public internal(set) var arena: [UInt8] = []
     public internal(set) var nameOffset: [UInt32] = []
     public internal(set) var classID: [UInt16] = []
-    public internal(set) var ruleID: [UInt32] = []
+    public internal(set) var ruleID = RuleIDColumn()
     /// 0 = empty; else fingerprint << 24 | (entry + 1).
     public internal(set) var slots: [UInt32]
     public internal(set) var seed: UInt64
@@ -45,7 +46,7 @@ public struct NameIndex: Sendable {
     }
 
     /// Restores an index from its arrays (a persisted snapshot).
-    init(arena: [UInt8], nameOffset: [UInt32], classID: [UInt16], ruleID: [UInt32], slots: [UInt32], seed: UInt64) {
+    init(arena: [UInt8], nameOffset: [UInt32], classID: [UInt16], ruleID: RuleIDColumn, slots: [UInt32], seed: UInt64) {
         self.arena = arena
         self.nameOffset = nameOffset
         self.classID = classID
@@ -124,16 +125,38 @@ public struct NameIndex: Sendable {
 
     // MARK: lookup
 
-    /// True when the arena name at `offset` equals the wire name at `p[start..<end]` (case-insensitively).
+    /// True when the arena name at `offset` equals the wire name at `p[start..<end]`
+    /// (case-insensitively). Both are well-formed wire names: comparing label by label up to
+    /// the root label is enough.
     @inline(__always) static func equal(_ arena: UnsafeBufferPointer<UInt8>, _ offset: Int, _ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Bool {
-        let len = Int(arena[offset])
-        guard len == end - start else { return false }
-        var i = 0
-        while i < len {
-            if arena[offset + 1 + i] != lower(p[start + i]) { return false }
-            i += 1
+        var a = offset
+        var b = start
+        while b < end {
+            let len = Int(arena[a])
+            guard len == Int(p[b]) else { return false }
+            if len == 0 { return b + 1 == end }
+            var i = 1
+            while i <= len {
+                if arena[a + i] != lower(p[b + i]) { return false }
+                i += 1
+            }
+            a += 1 + len
+            b += 1 + len
         }
-        return true
+        return false
+    }
+
+    /// Length of the wire name at `offset` of `arena`, nil when it runs past the end or is
+    /// malformed (a damaged snapshot file).
+    static func wireLength(_ arena: UnsafeBufferPointer<UInt8>, _ offset: Int) -> Int? {
+        var i = offset
+        while i < arena.count {
+            let len = Int(arena[i])
+            if len == 0 { return i + 1 - offset <= 255 ? i + 1 - offset : nil }
+            guard len <= 63 else { return nil }
+            i += 1 + len
+        }
+        return nil
     }
 
     /// Calls `body(entry)` for every entry whose name is `p[start..<end]`, given that name's
@@ -167,7 +190,8 @@ public struct NameIndex: Sendable {
     /// The name of entry `e` in wire form.
     public func wire(of e: Int) -> [UInt8] {
         let o = Int(nameOffset[e])
-        return Array(arena[(o + 1)..<(o + 1 + Int(arena[o]))])
+        let n = arena.withUnsafeBufferPointer { Self.wireLength($0, o) } ?? 0
+        return Array(arena[o..<(o + n)])
     }
 
     // MARK: building
@@ -203,7 +227,6 @@ public struct NameIndex: Sendable {
             offset = existingOffset
         } else {
             offset = UInt32(arena.count)
-            arena.append(UInt8(wire.count))
             arena.append(contentsOf: wire)
         }
         nameOffset.append(offset)
@@ -216,10 +239,11 @@ public struct NameIndex: Sendable {
     mutating func grow() {
         var bigger = [UInt32](repeating: 0, count: Self.capacity(for: max(count * 2, 16)))
         let n = bigger.count
-        arena.withUnsafeBytes { a in
+        arena.withUnsafeBufferPointer { arenaBuffer in
+            let a = UnsafeRawBufferPointer(arenaBuffer)
             for e in 0..<count {
                 let o = Int(nameOffset[e])
-                let name = UnsafeRawBufferPointer(rebasing: a[(o + 1)..<(o + 1 + Int(a[o]))])
+                let name = UnsafeRawBufferPointer(rebasing: a[o..<(o + Self.wireLength(arenaBuffer, o)!)])
                 let h = Self.hash(name, start: 0, seed: seed)!
                 var i = Self.home(h, n)
                 while bigger[i] != 0 {
@@ -240,12 +264,71 @@ public struct NameIndex: Sendable {
         for i in slots.indices where slots[i] != 0 && Int(slots[i] & 0xFF_FFFF) - 1 >= count { slots[i] = 0 }
         nameOffset.removeSubrange(count...)
         classID.removeSubrange(count...)
-        ruleID.removeSubrange(count...)
+        ruleID.truncate(to: count)
         if arenaCount < arena.count { arena.removeSubrange(arenaCount...) }
     }
 
     /// Approximate heap bytes held.
     public var memoryBytes: Int {
-        arena.capacity + nameOffset.capacity * 4 + classID.capacity * 2 + ruleID.capacity * 4 + slots.capacity * 4
+        arena.capacity + nameOffset.capacity * 4 + classID.capacity * 2 + ruleID.memoryBytes + slots.capacity * 4
+    }
+}
+
+/// Rule ids (a list's line numbers, or ids from the API) in 2 bytes per entry: the low 16 bits,
+/// plus the high 16 bits recorded only where they change. Entries are added in list order, so
+/// line numbers rise and the high half changes once per 65,536 lines.
+public struct RuleIDColumn: Sendable, Equatable {
+    public internal(set) var low: [UInt16] = []
+    /// Entry where a new high half starts, and that half.
+    public internal(set) var breakEntry: [UInt32] = []
+    public internal(set) var breakHigh: [UInt16] = []
+
+    public init() {}
+
+    init(low: [UInt16], breakEntry: [UInt32], breakHigh: [UInt16]) {
+        self.low = low
+        self.breakEntry = breakEntry
+        self.breakHigh = breakHigh
+    }
+
+    public var count: Int { low.count }
+    var memoryBytes: Int { low.capacity * 2 + breakEntry.capacity * 4 + breakHigh.capacity * 2 }
+
+    mutating func reserveCapacity(_ n: Int) { low.reserveCapacity(n) }
+
+    mutating func append(_ id: UInt32) {
+        let high = UInt16(truncatingIfNeeded: id >> 16)
+        if (breakHigh.last ?? 0) != high {
+            breakEntry.append(UInt32(low.count))
+            breakHigh.append(high)
+        }
+        low.append(UInt16(truncatingIfNeeded: id))
+    }
+
+    public subscript(e: Int) -> UInt32 {
+        // The last break at or before e (binary search; a handful of breaks per million ids).
+        var lo = 0
+        var hi = breakEntry.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if Int(breakEntry[mid]) <= e { lo = mid + 1 } else { hi = mid }
+        }
+        let high = lo == 0 ? 0 : UInt32(breakHigh[lo - 1])
+        return high << 16 | UInt32(low[e])
+    }
+
+    mutating func truncate(to n: Int) {
+        guard n < low.count else { return }
+        low.removeSubrange(n...)
+        while let last = breakEntry.last, Int(last) >= n {
+            breakEntry.removeLast()
+            breakHigh.removeLast()
+        }
+    }
+
+    /// Consistent with `count` entries (a snapshot read from disk).
+    func isValid(count: Int) -> Bool {
+        low.count == count && breakEntry.count == breakHigh.count
+            && zip(breakEntry, breakEntry.dropFirst()).allSatisfy { $0 < $1 } && breakEntry.allSatisfy { Int($0) < max(count, 1) }
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 /// data, array lengths), then the index arrays as raw little-endian bytes. Written to a
 /// temporary file and renamed, so a crash never leaves half a snapshot.
 public enum PolicyFile {
-    static let magic = Array("BULWARK-POLICY-1\n".utf8)
+    static let magic = Array("BULWARK-POLICY-2\n".utf8)
 
     struct Header: Codable {
         var lists: [ListInfo]
@@ -19,6 +19,8 @@ public enum PolicyFile {
         var localData: [Int: [UInt8]]
         var prefixLocalData: [Int: [UInt8]]
         var delta: [DeltaName]
+        var ruleBreakEntry: [UInt32]
+        var ruleBreakHigh: [UInt16]
     }
 
     struct PrefixRecord: Codable {
@@ -50,7 +52,8 @@ public enum PolicyFile {
             slots: s.names.slots.count,
             prefixes: s.prefixes.entries.map { PrefixRecord(prefix: $0.prefix.description, classID: $0.classID, ruleID: $0.ruleID) },
             localData: s.localData.mapValues(records), prefixLocalData: s.prefixLocalData.mapValues(records),
-            delta: engine.delta.nameRules.map { DeltaName(wire: $0.wire, list: $0.list, match: $0.match, kind: $0.kind, ruleID: $0.ruleID) })
+            delta: engine.delta.nameRules.map { DeltaName(wire: $0.wire, list: $0.list, match: $0.match, kind: $0.kind, ruleID: $0.ruleID) },
+            ruleBreakEntry: s.names.ruleID.breakEntry, ruleBreakHigh: s.names.ruleID.breakHigh)
         let json = try JSONEncoder().encode(header)
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
@@ -73,7 +76,7 @@ public enum PolicyFile {
             try s.names.arena.withUnsafeBytes(put)
             try s.names.nameOffset.withUnsafeBytes(put)
             try s.names.classID.withUnsafeBytes(put)
-            try s.names.ruleID.withUnsafeBytes(put)
+            try s.names.ruleID.low.withUnsafeBytes(put)
             try s.names.slots.withUnsafeBytes(put)
             try h.synchronize()
         } catch {
@@ -120,15 +123,15 @@ public enum PolicyFile {
             let arena = try take(header.arena, UInt8.self)
             let offsets = try take(header.entries, UInt32.self)
             let classIDs = try take(header.entries, UInt16.self)
-            let ruleIDs = try take(header.entries, UInt32.self)
+            let ruleIDs = RuleIDColumn(low: try take(header.entries, UInt16.self), breakEntry: header.ruleBreakEntry, breakHigh: header.ruleBreakHigh)
             let slots = try take(header.slots, UInt32.self)
             guard at == p.count, header.slots * 7 >= header.entries * 10, header.slots > header.entries,
                 offsets.allSatisfy({ Int($0) < arena.count }), classIDs.allSatisfy({ Int($0) < header.classes.count }),
-                header.classes.allSatisfy({ Int($0.list) < header.lists.count })
+                header.classes.allSatisfy({ Int($0.list) < header.lists.count }), ruleIDs.isValid(count: header.entries),
+                slots.allSatisfy({ $0 & 0xFF_FFFF <= UInt32(header.entries) })
             else { throw FormatError(description: "\(path): inconsistent snapshot") }
-            for o in offsets where Int(o) + 1 + Int(arena[Int(o)]) > arena.count {
-                throw FormatError(description: "\(path): inconsistent snapshot")
-            }
+            let wellFormed = arena.withUnsafeBufferPointer { a in offsets.allSatisfy { NameIndex.wireLength(a, Int($0)) != nil } }
+            guard wellFormed else { throw FormatError(description: "\(path): inconsistent snapshot") }
             var s = PolicySnapshot(
                 names: NameIndex(arena: arena, nameOffset: offsets, classID: classIDs, ruleID: ruleIDs, slots: slots, seed: header.seed))
             s.lists = header.lists

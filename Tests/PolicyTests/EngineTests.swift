@@ -229,7 +229,20 @@ extension PolicyEngine {
         let s = b.builder.finish()
         #expect(s.nameCount == 2)
         #expect(b.builder.duplicates == 1)
-        #expect(s.names.arena.count == 1 + 10)
+        #expect(s.names.arena.count == 10)  // \003dup\004test\000, once
+    }
+
+    @Test func ruleIDsKeepTheirHighHalf() {
+        var c = RuleIDColumn()
+        let ids: [UInt32] = [1, 2, 65_535, 65_536, 65_537, 200_000, 7, 4_000_000_000, 4_000_000_001]
+        for id in ids { c.append(id) }
+        #expect((0..<ids.count).map { c[$0] } == ids)
+        #expect(c.breakEntry.count == 4)  // high halves 0 0 0 1 1 3 0 61035 61035: four changes
+        c.truncate(to: 4)
+        #expect((0..<4).map { c[$0] } == Array(ids[0..<4]))
+        c.append(9)
+        #expect(c[4] == 9)
+        #expect(c.isValid(count: 5))
     }
 
     @Test func explainListsEveryMatchingRule() throws {

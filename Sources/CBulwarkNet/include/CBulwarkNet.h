@@ -55,4 +55,9 @@ void bw_close(int fd);
 /// Returns freed heap memory to the system (glibc's malloc_trim(0)); 1 if any was released.
 int bw_release_freed_memory(void);
 
+/// Serves allocations of `bytes` and more with their own mappings, returned to the system as
+/// soon as they are freed (glibc otherwise raises this threshold after the first large free,
+/// and a policy build's list buffers then stay in the heap as unreturnable holes).
+void bw_set_mmap_threshold(int bytes);
+
 #endif
