@@ -64,7 +64,7 @@ public struct CategorySet: OptionSet, Hashable, Sendable, CustomStringConvertibl
 
     public var categories: [Category] { Category.allCases.filter { contains(CategorySet($0)) } }
     /// The first (lowest) category in the set.
-    public var first: Category? { categories.first }
+    public var first: Category? { rawValue == 0 ? nil : Category(rawValue: UInt8(rawValue.trailingZeroBitCount)) }
     public var isContentOnly: Bool { !isEmpty && categories.allSatisfy(\.isContent) }
     public var description: String { categories.map(\.description).joined(separator: ",") }
 }

@@ -53,7 +53,7 @@ extension PolicyEngine {
         let wire = name.lowercasedWire
         var matches: [PolicyMatch] = []
         let verdict = wire.withUnsafeBytes { p -> PolicyVerdict in
-            NameIndex.withSuffixHashes(p, start: 0, seed: snapshot.names.seed) { depth, s, h in
+            NameIndex.withSuffixHashes(p, start: 0, seed: snapshot.names.seed) { depth, s, h, _ in
                 for (index, layer) in [(snapshot.names, PolicyLayer.names), (delta.names, .deltaNames)] {
                     index.forEach(hash: h, p, start: s, end: p.count) { e in
                         let c = index.classID[e]

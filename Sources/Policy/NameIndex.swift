@@ -16,6 +16,21 @@ public struct NameIndex: Sendable {
     /// 0 = empty; else fingerprint << 24 | (entry + 1).
     public internal(set) var slots: [UInt32]
     public internal(set) var seed: UInt64
+    /// Bit k set: some name here has k labels (k ≥ 63 all in bit 63). A query's suffix with a
+    /// label count no name has is not looked up (most lists hold no top-level names).
+    public internal(set) var labelCounts: UInt64 = 0
+
+    @inline(__always) public func mayHold(labels k: Int) -> Bool { (labelCounts >> UInt64(min(k, 63))) & 1 != 0 }
+
+    static func labelCount(_ p: UnsafeRawBufferPointer, _ start: Int) -> Int {
+        var n = 0
+        var i = start
+        while i < p.count, p[i] != 0 {
+            n += 1
+            i += 1 + Int(p[i])
+        }
+        return n
+    }
 
     public static let maxEntries = (1 << 24) - 2
 
@@ -53,6 +68,9 @@ public struct NameIndex: Sendable {
         self.ruleID = ruleID
         self.slots = slots
         self.seed = seed
+        arena.withUnsafeBytes { a in
+            for o in nameOffset { labelCounts |= 1 << UInt64(min(Self.labelCount(a, Int(o)), 63)) }
+        }
     }
 
     // MARK: hashing
@@ -83,20 +101,20 @@ public struct NameIndex: Sendable {
     /// The hash of the whole name `p[start...]` (wire form, uncompressed).
     static func hash(_ p: UnsafeRawBufferPointer, start: Int, seed: UInt64) -> UInt64? {
         var found: UInt64? = nil
-        withSuffixHashes(p, start: start, seed: seed) { _, _, h in
+        withSuffixHashes(p, start: start, seed: seed) { _, _, h, _ in
             found = h
             return false
         }
         return found
     }
 
-    /// Calls `body(depth, start, hash)` for the name at `p[start...]` (uncompressed wire form) and
-    /// then each parent, most specific first (depth 0 is the name itself; the root is not
-    /// visited). `body` returns false to stop. Nothing is called for a malformed name. No heap
-    /// allocation.
+    /// Calls `body(depth, start, hash, labels)` for the name at `p[start...]` (uncompressed wire
+    /// form) and then each parent, most specific first (depth 0 is the name itself; `labels` is
+    /// the suffix's label count; the root is not visited). `body` returns false to stop. Nothing
+    /// is called for a malformed name. No heap allocation.
     @inline(__always)
     public static func withSuffixHashes(
-        _ p: UnsafeRawBufferPointer, start: Int, seed: UInt64, _ body: (Int, Int, UInt64) -> Bool
+        _ p: UnsafeRawBufferPointer, start: Int, seed: UInt64, _ body: (Int, Int, UInt64, Int) -> Bool
     ) {
         withUnsafeTemporaryAllocation(of: Int.self, capacity: 128) { starts in
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 128) { hashes in
@@ -118,7 +136,7 @@ public struct NameIndex: Sendable {
                     hashes[k] = finish(h)
                     k -= 1
                 }
-                for d in 0..<n where !body(d, starts[d], hashes[d]) { return }
+                for d in 0..<n where !body(d, starts[d], hashes[d], n - d) { return }
             }
         }
     }
@@ -229,6 +247,7 @@ public struct NameIndex: Sendable {
             offset = UInt32(arena.count)
             arena.append(contentsOf: wire)
         }
+        labelCounts |= 1 << UInt64(min(Self.labelCount(wire, 0), 63))
         nameOffset.append(offset)
         classID.append(c)
         ruleID.append(r)

@@ -135,7 +135,7 @@ public final class PolicyEngine: Sendable {
                 let cats = matched.isEmpty ? list.categories : matched
                 let code: EDECode = cats.isContentOnly ? .filtered : .blocked
                 var text = cats.first.map(\.description) ?? "blocked"
-                if list.tlp.disclosable { text += "; source=\(list.source)" }
+                text += list.tlp.disclosable ? "; source=\(list.source); id=\(list.name):" : "; id="
                 texts.append((code, text))
             }
         }
@@ -163,8 +163,9 @@ public final class PolicyEngine: Sendable {
         let hasDelta = !delta.isEmpty
         let removed = !delta.removedNames.isEmpty
         effects.withUnsafeBufferPointer { effects in
-            NameIndex.withSuffixHashes(p, start: start, seed: snapshot.names.seed) { depth, s, h in
+            NameIndex.withSuffixHashes(p, start: start, seed: snapshot.names.seed) { depth, s, h, labels in
                 func visit(_ index: NameIndex, _ layer: PolicyLayer) {
+                    guard index.mayHold(labels: labels) else { return }
                     index.forEach(hash: h, p, start: s, end: end) { e in
                         if layer == .names && removed && delta.removedNames.contains(e) { return true }
                         let c = index.classID[e]
@@ -377,8 +378,8 @@ public final class PolicyEngine: Sendable {
     /// list withheld under TLP:AMBER/RED).
     public func extendedError(for match: PolicyMatch, profile: Int) -> ExtendedError {
         let t = blockTexts[profile * classes.count + Int(match.classID)]
-        let list = self.list(of: match)
-        let id = list.tlp.disclosable ? "\(list.name):\(ruleID(of: match))" : "\(ruleID(of: match))"
-        return ExtendedError(code: t.code, extraText: "\(t.text); id=\(id)")
+        var text = t.text
+        text += String(ruleID(of: match))
+        return ExtendedError(code: t.code, extraText: text)
     }
 }

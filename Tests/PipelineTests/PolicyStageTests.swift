@@ -45,7 +45,12 @@ struct PolicyStageTests {
         #expect(m.answers.isEmpty)
         let soa = try #require(m.authorities.first)
         #expect(soa.type == .soa && soa.ttl == 60 && soa.name == P.name("phish.test"))
-        if case .soa(let s) = soa.rdata { #expect(s.minimum == 60) }
+        guard case .soa(let s) = soa.rdata else {
+            Issue.record("not an SOA")
+            return
+        }
+        #expect(s.minimum == 60 && s.refresh == 3600 && s.retry == 600 && s.expire == 86400)
+        #expect(s.mname.description == "blocked.bulwark.invalid." && s.rname.description == "hostmaster.bulwark.invalid.")
         #expect(m.edns?.options == [.extendedError(ExtendedError(code: .blocked, extraText: "phishing; source=CERT-XX; id=cert:9"))])
         #expect(h.stats.stats.blockedQName == 1)
         #expect(h.stats.stats.blockedByCategory[Int(Category.phishing.rawValue)] == 1)

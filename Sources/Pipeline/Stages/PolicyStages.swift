@@ -158,6 +158,10 @@ public enum PolicyAnswers {
             stats.stats.blockedByCategory[Int(c.rawValue)] += 1
         }
         let ede = engine.extendedError(for: match, profile: ctx.tenant)
+        let kind = engine.ruleClass(of: match).kind
+        if kind != .localData, ctx.scan.outcome == .query {
+            return fastBlock(ctx, engine: engine, kind: kind, action: profile.action, depth: qnameMatch ? match.depth : 0, ede: ede)
+        }
         guard let q = ctx.question else { return .answer(Responses.empty(for: ctx, rcode: .nxDomain, extendedError: ede)) }
         let ttl = engine.config.blockTTL
         // The SOA's owner: the rule's name when it is the query name or a parent of it.
@@ -174,7 +178,7 @@ public enum PolicyAnswers {
             a.extendedError = ede
             return .answer(a)
         }
-        switch engine.ruleClass(of: match).kind {
+        switch kind {
         case .nodata: return answer(.noError, [])
         case .drop: return .drop
         case .localData:
@@ -209,4 +213,76 @@ public enum PolicyAnswers {
 
     static let mname = (try? Name("blocked.bulwark.invalid.")) ?? .root
     static let rname = (try? Name("hostmaster.bulwark.invalid.")) ?? .root
+    /// SOA RDATA up to the serial: mname, then rname compressed against it.
+    static let soaNames: [UInt8] = mname.wire + [10] + Array("hostmaster".utf8) + [0xC0, 0]
+
+    /// The same answers as the general path for a scanned query, written straight into one
+    /// buffer: the question as the client sent it, an SOA whose owner points into the question
+    /// (the rule's name when it is the query name or a parent of it), a sinkhole record whose
+    /// owner points at the query name. No message is built and encoded.
+    static func fastBlock(
+        _ ctx: QueryContext, engine: PolicyEngine, kind: RuleEffectKind, action: BlockAction, depth: Int, ede: ExtendedError
+    ) -> StageOutcome {
+        var rcode = Rcode.noError
+        var record: [UInt8] = []
+        let qtype = ctx.scan.qtype
+        switch kind {
+        case .nodata: break
+        case .drop: return .drop
+        default:
+            switch action {
+            case .nxdomain: rcode = .nxDomain
+            case .nodata: break
+            case .drop: return .drop
+            case .refused:
+                var a = Responses.empty(for: ctx, rcode: .refused, extendedError: ede)
+                a.extendedError = ede
+                return .answer(a)
+            case .sinkhole:
+                if qtype == RRType.a.rawValue, let v4 = engine.config.sinkholeV4 {
+                    record = v4.bytes
+                } else if qtype == RRType.aaaa.rawValue, let v6 = engine.config.sinkholeV6 {
+                    record = v6.bytes
+                }
+            }
+        }
+        let ttl = engine.config.blockTTL
+        let qEnd = ctx.scan.questionEnd
+        let packet = ctx.packet
+        var w: [UInt8] = []
+        w.reserveCapacity(qEnd + 96)
+        // Header (ID and most flags come from the query in Finalize): QR, AA, rcode; one question;
+        // one answer (sinkhole) or one authority record (SOA).
+        let hasRecord = !record.isEmpty
+        w += [0, 0, 0x84, UInt8(rcode.rawValue & 0x0F), 0, 1, 0, hasRecord ? 1 : 0, 0, hasRecord ? 0 : 1, 0, 0]
+        packet.withUnsafeReadableBytes { p in w.append(contentsOf: p[12..<qEnd]) }
+        func put32(_ v: UInt32) { w += [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+        if hasRecord {
+            w += [0xC0, 12, 0, record.count == 4 ? 1 : 28, 0, 1]
+            put32(ttl)
+            w += [0, UInt8(record.count)]
+            w += record
+        } else {
+            // The owner: the suffix of the query name `depth` labels down.
+            var zone = 12
+            packet.withUnsafeReadableBytes { p in
+                for _ in 0..<depth where zone < qEnd - 4 && p[zone] != 0 { zone += 1 + Int(p[zone]) }
+            }
+            let mnameAt = w.count + 12
+            w += [0xC0 | UInt8(zone >> 8), UInt8(zone & 0xFF), 0, 6, 0, 1]
+            put32(ttl)
+            let rdLength = soaNames.count + 20
+            w += [UInt8(rdLength >> 8), UInt8(rdLength & 0xFF)]
+            w += soaNames
+            // rname's pointer to "bulwark.invalid." inside mname ("\007blocked" is 8 bytes).
+            w[w.count - 1] = UInt8((mnameAt + 8) & 0xFF)
+            w[w.count - 2] = 0xC0 | UInt8((mnameAt + 8) >> 8)
+            put32(UInt32(truncatingIfNeeded: engine.generation))
+            put32(3600)
+            put32(600)
+            put32(86400)
+            put32(ttl)
+        }
+        return .answer(CachedAnswer(wire: w, rcode: rcode, extendedError: ede))
+    }
 }
