@@ -155,7 +155,7 @@ public final class PolicyEngine: Sendable {
     /// The name at `p[start..<end]` (uncompressed wire form, root label last) and each parent
     /// against `profile`. Allow beats block; among blocks the most specific name wins.
     public func check(name p: UnsafeRawBufferPointer, start: Int, end: Int, profile: Int) -> PolicyVerdict {
-        guard profile >= 0, profile < profiles.count, end <= p.count else { return .none }
+        guard profile >= 0, profile < profiles.count, end <= p.count, hasNameRules else { return .none }
         let base = profile * classes.count
         var block: PolicyMatch? = nil
         var audit: PolicyMatch? = nil
@@ -246,6 +246,9 @@ public final class PolicyEngine: Sendable {
         return .none
     }
 
+    /// True when there are name rules at all.
+    public var hasNameRules: Bool { snapshot.names.labelCounts != 0 || delta.names.labelCounts != 0 }
+
     /// True when there are address rules at all (answers need no address checks otherwise).
     public var hasAddressRules: Bool { !snapshot.prefixes.isEmpty || !delta.prefixes.isEmpty }
 
@@ -253,7 +256,7 @@ public final class PolicyEngine: Sendable {
     /// whole response) against `profile`. The first blocked element decides; an element that an
     /// allow rule covers is not blocked. Audited matches are reported when nothing blocks.
     public func check(answer wire: UnsafeRawBufferPointer, profile: Int) -> PolicyVerdict {
-        guard wire.count >= 12 else { return .none }
+        guard wire.count >= 12, hasNameRules || hasAddressRules else { return .none }
         let qd = Int(wire[4]) << 8 | Int(wire[5])
         let an = Int(wire[6]) << 8 | Int(wire[7])
         guard an > 0 else { return .none }
