@@ -689,10 +689,10 @@ def print_tables(rows: list[dict], args) -> None:
     loads = [r for r in rows if r["part"] == "load"]
     if loads:
         print(f"\n## Load and memory (one server at a time; load = start → NXDOMAIN for the last name; RSS {args.settle:g} s later)\n")
-        print("| names | server | version | load s | RSS MiB | peak RSS MiB | check |")
-        print("|---:|---|---|---:|---:|---:|---|")
+        print("| names | server | version | load s | first answer s | RSS MiB | peak RSS MiB | check |")
+        print("|---:|---|---|---:|---:|---:|---:|---|")
         for r in loads:
-            print(f"| {r['names']:,} | {r['server']} | {r.get('version', '')} | {load_cell(r)} | {fmt(r.get('rss_mib'), 0)} | "
+            print(f"| {r['names']:,} | {r['server']} | {r.get('version', '')} | {load_cell(r)} | {fmt(r.get('first_answer_s'), 2)} | {fmt(r.get('rss_mib'), 0)} | "
                   f"{fmt(r.get('peak_rss_mib'), 0)} | {r.get('check', r.get('note', '')[:80] if r.get('status') != 'ok' else '')} |")
     cpu = [r for r in rows if r["part"] == "cpu" and r.get("status") == "ok"]
     if cpu:
