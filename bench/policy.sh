@@ -5,7 +5,7 @@
 # blocked against Unbound. Prints Markdown tables, writes a CSV to
 # bench/results/. See bench/README.md ("Policy benchmark").
 #   bench/policy.sh                           # 1M and 10M, all servers
-#   bench/policy.sh --sizes 1000000           # the quick run (~5 min)
+#   bench/policy.sh --sizes 1000000           # the quick run (~3 min)
 #   bench/policy.sh --servers bulwark,unbound-localzone --cpu-size 0
 #   BENCH_NO_BUILD=1 bench/policy.sh          # use the existing release binary
 #   BULWARK_BIN=/path/bulwark bench/policy.sh
@@ -33,5 +33,5 @@ if [ -z "${BULWARK_BIN:-}" ]; then
     export BULWARK_BIN
 fi
 
-# Bounded: at most 90 minutes whatever the options (1M alone takes ~5, 10M ~30-40).
+# Bounded: at most 90 minutes whatever the options (1M alone takes ~3, 1M and 10M ~15-20).
 exec timeout --signal=TERM --kill-after=60 5400 python3 bench/policy.py "$@"
