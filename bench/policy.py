@@ -759,6 +759,8 @@ def main() -> int:
         if s not in ALL_SERVERS:
             ap.error(f"unknown server {s}")
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+    if args.cpu_size and args.cpu_size not in sizes:
+        ap.error(f"--cpu-size {args.cpu_size} is not one of --sizes {args.sizes} (use --cpu-size 0 to skip the CPU part)")
     for tool in ("knotd", "knotc") + (("dnsperf",) if args.cpu_size else ()):
         if not harness.find_executable(tool):
             sys.exit(f"{tool} not found ({APT[tool]})")
