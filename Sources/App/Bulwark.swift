@@ -64,11 +64,11 @@ public enum Bulwark {
                 settings.listenerProfiles = usable.map { settings.listenerProfiles[$0] }
             }
         }
-        let (initial, current, statuses) = PolicyService.initialEngine(settings: settings.policy, dataDirectory: settings.dataDirectory, logger: logger)
+        let (initial, current, statuses, seconds) = PolicyService.initialEngine(settings: settings.policy, dataDirectory: settings.dataDirectory, logger: logger)
         PolicyService.releaseFreedMemory()
         let dns = try await DNSServer(settings: settings, policy: initial, logger: logger)
         let policy = PolicyService(
-            settings: settings.policy, dataDirectory: settings.dataDirectory, initial: initial, initialIsCurrent: current, statuses: statuses, logger: logger,
+            settings: settings.policy, dataDirectory: settings.dataDirectory, initial: initial, initialIsCurrent: current, statuses: statuses, initialSeconds: seconds, logger: logger,
             publish: { dns.publish($0) })
         var services: [any Service] = [dns, policy]
         if let m = settings.metrics {

@@ -118,7 +118,7 @@ public enum PrometheusText {
             s += "bulwark_policy_prefixes \(policy.prefixes)\n"
             header("bulwark_policy_delta_rules", "gauge", "Rule changes applied over the base since it was built.")
             s += "bulwark_policy_delta_rules \(policy.deltaRules)\n"
-            header("bulwark_policy_build_seconds", "gauge", "Duration of the last snapshot build.")
+            header("bulwark_policy_build_seconds", "gauge", "Duration of the last snapshot build (or restore at start).")
             s += "bulwark_policy_build_seconds \(policy.lastBuildSeconds)\n"
             header("bulwark_policy_source_rules", "gauge", "Rules loaded per source.")
             for src in policy.sources { s += "bulwark_policy_source_rules{list=\"\(src.name)\"} \(src.rules)\n" }

@@ -50,7 +50,7 @@ public actor PolicyService: Service {
 
     public init(
         settings: PolicySettings, dataDirectory: String, initial: PolicyEngine, initialIsCurrent: Bool = false,
-        statuses: [SourceStatus] = [], logger: Logger, publish: @escaping @Sendable (PolicyEngine) -> Void
+        statuses: [SourceStatus] = [], initialSeconds: Double = 0, logger: Logger, publish: @escaping @Sendable (PolicyEngine) -> Void
     ) {
         self.initialIsCurrent = initialIsCurrent
         for st in statuses { self.statuses[st.name] = st }
@@ -60,7 +60,8 @@ public actor PolicyService: Service {
         self.publish = publish
         self.engine = initial
         let s = PolicyStatus(
-            generation: initial.generation, names: initial.snapshot.nameCount, prefixes: initial.snapshot.prefixes.count, sources: statuses)
+            generation: initial.generation, names: initial.snapshot.nameCount, prefixes: initial.snapshot.prefixes.count,
+            lastBuildSeconds: initialSeconds, lastBuild: Date(), sources: statuses)
         status.withLock { $0 = s }
     }
 
@@ -68,7 +69,14 @@ public actor PolicyService: Service {
     /// there is one (protection from the first query; current when it has the configured lists
     /// and no list file changed since it was written), else a build from the files and the last
     /// good copies of URL sources (no network).
-    public static func initialEngine(settings: PolicySettings, dataDirectory: String, logger: Logger) -> (PolicyEngine, current: Bool, statuses: [SourceStatus]) {
+    public static func initialEngine(settings: PolicySettings, dataDirectory: String, logger: Logger) -> (
+        PolicyEngine, current: Bool, statuses: [SourceStatus], seconds: Double
+    ) {
+        let start = ContinuousClock.now
+        func since() -> Double {
+            let d = ContinuousClock.now - start
+            return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        }
         let loader = PolicyLoader(settings: settings, dataDirectory: dataDirectory)
         let fm = FileManager.default
         if fm.fileExists(atPath: loader.snapshotPath) {
@@ -82,7 +90,7 @@ public actor PolicyService: Service {
                     let m = (try? fm.attributesOfItem(atPath: p)[.modificationDate] as? Date) ?? .distantFuture
                     return m < written
                 }
-                return (e, sameLists && filesOlder, Self.statuses(settings, from: e))
+                return (e, sameLists && filesOlder, Self.statuses(settings, from: e), since())
             } catch {
                 logger.warning("cannot use the persisted policy snapshot; building from the sources", metadata: ["error": "\(error)"])
             }
@@ -90,8 +98,9 @@ public actor PolicyService: Service {
         var contents: [String: SourceContent] = [:]
         for spec in settings.sources { if case .file(let p) = spec.location { contents[spec.name] = loader.read(p) } }
         let (e, statuses) = loader.build(contents: contents)
-        logger.info("policy built from the sources", metadata: ["names": "\(e.snapshot.nameCount)"])
-        return (e, true, statuses)
+        let seconds = since()
+        logger.info("policy built from the sources", metadata: ["names": "\(e.snapshot.nameCount)", "seconds": "\(seconds)"])
+        return (e, true, statuses, seconds)
     }
 
     /// Source statuses as far as a restored snapshot tells them (counts, no line issues).

@@ -320,6 +320,7 @@ def test_metrics_count_blocks(pb):
     assert metric_sum(samples, "bulwark_policy_blocked_total", stage="answer") >= 1
     assert metric_sum(samples, "bulwark_policy_blocked_by_category_total", category="phishing") >= 1
     assert metric_sum(samples, "bulwark_policy_source_rules", list="cert-xx") == 3
+    assert metric_sum(samples, "bulwark_policy_build_seconds") > 0
 
 
 # ---------------------------------------------------------------------------
