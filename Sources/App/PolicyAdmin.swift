@@ -10,7 +10,8 @@ import Policy
 /// - `POST /v1/policy/rules?name=N|prefix=CIDR[&list=L][&match=subtree|exact|below][&action=block|nodata|drop|allow]`
 ///   and `DELETE` with the same keys — one rule through the delta;
 /// - `POST /v1/policy/reload` — reload every source.
-/// Changes are accepted only when the port is on loopback.
+/// Served only when the port is on loopback: explanations name the sources of TLP:AMBER/RED
+/// lists, and there are no API keys before the control plane.
 enum PolicyAdmin {
     static func json(_ value: some Encodable) -> String {
         let e = JSONEncoder()
@@ -44,6 +45,7 @@ enum PolicyAdmin {
     static func handle(method: HTTPMethod, path: String, query: [String: String], policy: PolicyService, admin: Bool) async -> (
         HTTPResponseStatus, String
     ) {
+        guard admin else { return error(.forbidden, "the policy interface is served on a loopback address only") }
         switch (method, path) {
         case (.GET, "/v1/policy/check"), (.HEAD, "/v1/policy/check"):
             guard let name = query["name"], !name.isEmpty else { return error(.badRequest, "name is required") }
@@ -63,11 +65,9 @@ enum PolicyAdmin {
                 })
             return (.ok, json(body))
         case (.POST, "/v1/policy/reload"):
-            guard admin else { return error(.forbidden, "policy changes are accepted on a loopback address only") }
             await policy.reload()
             return (.accepted, json(["status": "reload scheduled"]))
         case (.POST, "/v1/policy/rules"), (.DELETE, "/v1/policy/rules"):
-            guard admin else { return error(.forbidden, "policy changes are accepted on a loopback address only") }
             let add = method == .POST
             var action = RuleAction.block
             if let a = query["action"] {
