@@ -219,7 +219,7 @@ enum ZoneText {
     /// A TTL or timer: plain seconds, or BIND-style units (`1h30m`, `2w`, `1d12h`), at most
     /// 4294967295 seconds. Units are s, m, h, d, w in either case; every number needs a unit
     /// once any has one.
-    static func ttl(_ text: [UInt8]) -> UInt32? {
+    static func ttl(_ text: some Collection<UInt8>) -> UInt32? {
         if let v = decimal(text, max: UInt64(UInt32.max)) { return UInt32(v) }
         var total: UInt64 = 0
         var number: UInt64? = nil
@@ -488,3 +488,7 @@ enum ZoneText {
         return UInt32(t)
     }
 }
+
+/// A TTL in zone-file presentation: plain seconds or BIND units (`1h30m`), at most
+/// 4294967295; nil when invalid. The one TTL parser for zone files and RPZ lists.
+public func zoneFileTTL(_ text: some Collection<UInt8>) -> UInt32? { ZoneText.ttl(text) }

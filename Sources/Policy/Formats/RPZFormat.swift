@@ -285,38 +285,7 @@ struct RPZFormat {
 
     /// A TTL or `$TTL` value: seconds, or BIND units (`1h30m`, `1w`), at most 4294967295.
     func ttl(_ t: Token) -> UInt32? {
-        var total: UInt64 = 0
-        var number: UInt64? = nil
-        var units = false
-        for i in t.start..<t.end {
-            let b = text[i]
-            if ByteClass.isDigit(b) {
-                let v = (number ?? 0) * 10 + UInt64(b - 0x30)
-                guard v <= UInt64(UInt32.max) else { return nil }
-                number = v
-                continue
-            }
-            guard let n = number else { return nil }
-            let unit: UInt64
-            switch b | 0x20 {
-            case UInt8(ascii: "s"): unit = 1
-            case UInt8(ascii: "m"): unit = 60
-            case UInt8(ascii: "h"): unit = 3600
-            case UInt8(ascii: "d"): unit = 86400
-            case UInt8(ascii: "w"): unit = 604800
-            default: return nil
-            }
-            total += n * unit
-            guard total <= UInt64(UInt32.max) else { return nil }
-            number = nil
-            units = true
-        }
-        if let n = number {
-            // A bare number may not follow units (`1h30`).
-            guard !units else { return nil }
-            total = n
-        }
-        return t.end > t.start ? UInt32(total) : nil
+        zoneFileTTL(UnsafeBufferPointer(start: text.base + t.start, count: t.end - t.start))
     }
 
     func isClass(_ t: Token) -> Bool {
