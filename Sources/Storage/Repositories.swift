@@ -1,0 +1,155 @@
+import Foundation
+
+/// Filters for listing indicators.
+public struct IndicatorQuery: Sendable, Equatable {
+    public var value: String?
+    public var state: IndicatorState?
+    public var sourceID: Int64?
+    public var eventUUID: String?
+    /// Keyset paging: rows with an id greater than this.
+    public var afterID: Int64?
+    public var limit: Int
+
+    public init(value: String? = nil, state: IndicatorState? = nil, sourceID: Int64? = nil, eventUUID: String? = nil, afterID: Int64? = nil, limit: Int = 100) {
+        self.value = value
+        self.state = state
+        self.sourceID = sourceID
+        self.eventUUID = eventUUID
+        self.afterID = afterID
+        self.limit = limit
+    }
+}
+
+/// Counts per state.
+public struct IndicatorCounts: Sendable, Equatable {
+    public var active = 0
+    public var suppressed = 0
+    public var expired = 0
+    public var withdrawn = 0
+    public init() {}
+    public var total: Int { active + suppressed + expired + withdrawn }
+}
+
+/// Indicators. Every write is one transaction: it is all there after a crash or none of it.
+public protocol IndicatorRepository: Sendable {
+    /// Inserts or updates by `(sourceID, ref, value)`, keeping `id` and `createdAt` of existing
+    /// rows; returns one change per input record, in input order.
+    func upsert(_ records: [IndicatorRecord]) async throws(StorageError) -> [IndicatorChange]
+    /// Sets the state (and reason) of rows; returns the rows that changed (as they are now),
+    /// with whether each was active before.
+    func setState(ids: [Int64], to state: IndicatorState, reason: String?) async throws(StorageError) -> [IndicatorChange]
+    /// Rows of source `sourceID` with `ref` in `refs` (every value of those attributes).
+    func find(sourceID: Int64, refs: [String]) async throws(StorageError) -> [IndicatorRecord]
+    /// Every row whose value is one of `values` (any source, any state): for explanations.
+    func find(values: [String]) async throws(StorageError) -> [IndicatorRecord]
+    func get(id: Int64) async throws(StorageError) -> IndicatorRecord?
+    func list(_ query: IndicatorQuery) async throws(StorageError) -> [IndicatorRecord]
+    /// Every active row, in id order, `batch` at a time (for compiling the policy).
+    func forEachActive(batch: Int, _ body: ([IndicatorRecord]) throws -> Void) async throws(StorageError)
+    /// Active rows of `sourceID` whose `ref` is not in `keep` (a full reconcile finds the hard
+    /// deletes on the MISP side this way; feeds, whose rows have ref "", pass values instead and
+    /// such rows are matched by value).
+    func activeNotIn(sourceID: Int64, refs keep: Set<String>) async throws(StorageError) -> [IndicatorRecord]
+    /// Active rows whose `validUntil` is before `date`.
+    func activeExpiring(before date: Date) async throws(StorageError) -> [IndicatorRecord]
+    func counts(sourceID: Int64?) async throws(StorageError) -> IndicatorCounts
+}
+
+public protocol SourceRepository: Sendable {
+    /// Returns the source named `name`, creating it with `type`/`url` if it does not exist.
+    func ensure(name: String, type: String, url: String?, orgID: Int64?) async throws(StorageError) -> SourceRecord
+    func get(name: String) async throws(StorageError) -> SourceRecord?
+    func get(id: Int64) async throws(StorageError) -> SourceRecord?
+    func all() async throws(StorageError) -> [SourceRecord]
+    /// Saves the status fields (watermark, last run, counts, error).
+    func update(_ source: SourceRecord) async throws(StorageError)
+}
+
+public protocol OrganisationRepository: Sendable {
+    /// Returns the organisation named `name` (case-sensitive), creating it if needed.
+    func ensure(name: String, uuid: String?) async throws(StorageError) -> Organisation
+    func get(id: Int64) async throws(StorageError) -> Organisation?
+    func all() async throws(StorageError) -> [Organisation]
+}
+
+public protocol SightingRepository: Sendable {
+    func add(_ sighting: SightingRecord) async throws(StorageError) -> SightingRecord
+    /// Sightings of type `type` not reported yet.
+    func unreported(type: Int, limit: Int) async throws(StorageError) -> [SightingRecord]
+    func markReported(ids: [Int64], at date: Date) async throws(StorageError)
+    func forIndicator(_ id: Int64) async throws(StorageError) -> [SightingRecord]
+}
+
+public protocol AuditRepository: Sendable {
+    func append(_ entry: AuditRecord) async throws(StorageError)
+    /// Newest first.
+    func recent(limit: Int, orgID: Int64?) async throws(StorageError) -> [AuditRecord]
+}
+
+public protocol APIKeyRepository: Sendable {
+    func add(_ key: APIKeyRecord) async throws(StorageError) -> APIKeyRecord
+    /// The unrevoked key with this hash.
+    func find(hash: String) async throws(StorageError) -> APIKeyRecord?
+    func all() async throws(StorageError) -> [APIKeyRecord]
+    func revoke(id: Int64) async throws(StorageError)
+    func touch(id: Int64, at date: Date) async throws(StorageError)
+}
+
+public protocol EventRepository: Sendable {
+    /// Inserts or replaces by uuid (keeps the id).
+    func save(_ event: EventRecord) async throws(StorageError) -> EventRecord
+    func get(uuid: String) async throws(StorageError) -> EventRecord?
+    func get(id: Int64) async throws(StorageError) -> EventRecord?
+    /// Newest first; `since` filters on the event timestamp.
+    func list(orgID: Int64?, since: Int64?, limit: Int, page: Int) async throws(StorageError) -> [EventRecord]
+    /// Timestamps of the events with these uuids (uuid → timestamp), for `filterEventIdsForPush`.
+    func timestamps(uuids: [String]) async throws(StorageError) -> [String: Int64]
+}
+
+/// Everything the threat-intel hub stores. The SQLite (GRDB) implementation is the embedded
+/// default; a PostgreSQL one implements the same protocols.
+public protocol IntelStore: Sendable {
+    var indicators: any IndicatorRepository { get }
+    var sources: any SourceRepository { get }
+    var organisations: any OrganisationRepository { get }
+    var sightings: any SightingRepository { get }
+    var audit: any AuditRepository { get }
+    var keys: any APIKeyRepository { get }
+    var events: any EventRepository { get }
+}
+
+/// The one error type of the Storage module.
+public struct StorageError: Error, CustomStringConvertible, Sendable {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let raw: UInt8
+        /// The database cannot be opened or migrated.
+        public static let open = Code(raw: 1)
+        /// A read or write failed.
+        public static let io = Code(raw: 2)
+        /// A constraint (unique key, foreign key) refused the write.
+        public static let constraint = Code(raw: 3)
+        /// A row could not be decoded (corrupt or from a newer version).
+        public static let corrupt = Code(raw: 4)
+        public var description: String {
+            switch raw {
+            case 1: "open"
+            case 2: "io"
+            case 3: "constraint"
+            default: "corrupt"
+            }
+        }
+    }
+    public var code: Code
+    public var reason: String
+    public var file: String
+    public var line: Int
+
+    public init(_ code: Code, _ reason: String, file: String = #fileID, line: Int = #line) {
+        self.code = code
+        self.reason = reason
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String { "\(code): \(reason)" }
+}
