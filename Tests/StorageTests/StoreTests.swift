@@ -1,0 +1,152 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import Storage
+
+@Suite struct StoreTests {
+    @Test func migratesAFreshFileAndReopensIt() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path("nested", "deeper", "intel.sqlite")
+        do {
+            let store = try SQLiteStore(path: path)
+            let tables = try await store.pool.read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            }
+            #expect(tables == ["api_keys", "audit_log", "events", "grdb_migrations", "indicators", "organisations", "sightings", "sources"])
+            let mode = try await store.pool.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+            #expect(mode == "wal")
+            let foreignKeys = try await store.pool.read { try Bool.fetchOne($0, sql: "PRAGMA foreign_keys") }
+            #expect(foreignKeys == true)
+            let synchronous = try await store.pool.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
+            #expect(synchronous == 2)  // FULL
+            _ = try await store.sources.ensure(name: "feed", type: "freetext", url: nil, orgID: nil)
+        }
+        let reopened = try SQLiteStore(path: path)
+        let applied = try await reopened.pool.read { try Schema.migrator.appliedMigrations($0) }
+        #expect(applied == ["v1"])
+        #expect(try await reopened.sources.get(name: "feed")?.type == "freetext")
+    }
+
+    @Test func refusesADatabaseOfANewerVersion() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path("intel.sqlite")
+        do {
+            let store = try SQLiteStore(path: path)
+            try await store.pool.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')") }
+        }
+        let error = #expect(throws: StorageError.self) { try SQLiteStore(path: path) }
+        #expect(error?.code == .open)
+    }
+
+    @Test func refusesAFileThatIsNotADatabase() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path("intel.sqlite")
+        try FileManager.default.createDirectory(at: directory.url, withIntermediateDirectories: true)
+        try Data(repeating: 0x42, count: 4096).write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: StorageError.self) { try SQLiteStore(path: path) }
+        #expect(error?.code == .open)
+    }
+
+    /// What `kill -9` leaves behind is the database file and its WAL as they were after the
+    /// last commit, with no checkpoint and no clean close: copy exactly that, and open the copy.
+    @Test func committedRowsSurviveWithoutCheckpointOrClose() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path("live", "intel.sqlite")
+        let store = try SQLiteStore(path: path)
+        let source = try await store.sources.ensure(name: "feed", type: "freetext", url: nil, orgID: nil)
+        _ = try await store.indicators.upsert((0..<300).map { indicator("d\($0).example", source: source) })
+        let walSize = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
+        #expect(walSize > 0, "the rows are still in the WAL, not checkpointed")
+
+        let crashed = directory.path("crashed", "intel.sqlite")
+        try FileManager.default.createDirectory(
+            at: URL(fileURLWithPath: crashed).deletingLastPathComponent(), withIntermediateDirectories: true
+        )
+        try FileManager.default.copyItem(atPath: path, toPath: crashed)
+        try FileManager.default.copyItem(atPath: path + "-wal", toPath: crashed + "-wal")
+        let recovered = try SQLiteStore(path: crashed)
+        #expect(try await recovered.indicators.counts(sourceID: nil).active == 300)
+        #expect(try await recovered.sources.get(name: "feed") != nil)
+        withExtendedLifetime(store) {}
+    }
+
+    @Test func aSecondStoreReadsWhileTheFirstIsOpenAndAfterItCloses() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path("intel.sqlite")
+        var first: SQLiteStore? = try SQLiteStore(path: path)
+        let source = try await first!.sources.ensure(name: "feed", type: "freetext", url: nil, orgID: nil)
+        _ = try await first!.indicators.upsert([indicator("a.example", source: source), indicator("b.example", source: source)])
+
+        let second = try SQLiteStore(path: path)
+        #expect(try await second.indicators.find(values: ["a.example", "b.example"]).count == 2)
+        // The second one writes too (the write lock is taken in turn).
+        _ = try await second.indicators.upsert([indicator("c.example", source: source)])
+        #expect(try await first!.indicators.counts(sourceID: source.id).active == 3)
+
+        first = nil
+        let third = try SQLiteStore(path: path)
+        #expect(try await third.indicators.counts(sourceID: nil).active == 3)
+    }
+
+    @Test func aRowWithAnUnknownStateIsACorruptErrorNotACrash() async throws {
+        let (store, source) = try await makeStore()
+        let good = try await store.indicators.upsert([indicator("good.example", source: source)])[0].record
+        try await store.pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO indicators (source_id, ref, value, kind, categories, tags, to_ids, state, created_at, updated_at)
+                    VALUES (?, '', 'bad.example', 'domain', '["malware"]', '[]', 1, 'bogus', 0, 0)
+                    """,
+                arguments: [source.id]
+            )
+        }
+        let badID = try await store.pool.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM indicators WHERE value = 'bad.example'") }!
+
+        let error = await #expect(throws: StorageError.self) { try await store.indicators.get(id: badID) }
+        #expect(error?.code == .corrupt)
+        #expect(error?.reason.contains("state") == true)
+        #expect(error?.reason.contains("bogus") == true)
+        await #expect(throws: StorageError.self) { try await store.indicators.list(IndicatorQuery()) }
+        await #expect(throws: StorageError.self) { try await store.indicators.counts(sourceID: nil) }
+        // An upsert onto the bad row reports it rather than overwriting blindly.
+        let upsertError = await #expect(throws: StorageError.self) {
+            try await store.indicators.upsert([indicator("bad.example", source: source)])
+        }
+        #expect(upsertError?.code == .corrupt)
+        // The good rows are still readable.
+        #expect(try await store.indicators.get(id: good.id!)?.value == "good.example")
+        var seen = 0
+        try await store.indicators.forEachActive(batch: 10) { seen += $0.count }
+        #expect(seen == 1)
+    }
+
+    @Test func badColumnValuesAreCorruptErrors() async throws {
+        let (store, source) = try await makeStore()
+        let id = try await store.indicators.upsert([indicator("x.example", source: source)])[0].record.id!
+        try await store.pool.write { try $0.execute(sql: "UPDATE indicators SET categories = 'not json' WHERE id = ?", arguments: [id]) }
+        let error = await #expect(throws: StorageError.self) { try await store.indicators.get(id: id) }
+        #expect(error?.code == .corrupt)
+        #expect(error?.reason.contains("categories") == true)
+
+        try await store.pool.write { try $0.execute(sql: "UPDATE indicators SET categories = '[]', created_at = 'yesterday' WHERE id = ?", arguments: [id]) }
+        let dateError = await #expect(throws: StorageError.self) { try await store.indicators.get(id: id) }
+        #expect(dateError?.code == .corrupt)
+        #expect(dateError?.reason.contains("yesterday") == false, "values are not quoted in errors")
+    }
+
+    @Test func jsonStringsRoundTrip() {
+        let cases: [[String]] = [[], ["malware"], ["a", "b c", ""], ["quote \" backslash \\ tab \t nl \n"], ["é", "日本", "\u{1}"]]
+        for strings in cases {
+            let text = JSONStrings.encode(strings)
+            #expect(JSONStrings.decode(text) == strings)
+            let viaFoundation = try? JSONDecoder().decode([String].self, from: Data(text.utf8))
+            #expect(viaFoundation == strings)
+        }
+        #expect(JSONStrings.decode(" [ \"a\" , \"b\" ] ") == ["a", "b"])
+        #expect(JSONStrings.decode("[1]") == nil)
+        #expect(JSONStrings.decode("[\"a\"") == nil)
+        #expect(JSONStrings.decode("[\"a\"] x") == nil)
+        #expect(JSONStrings.decode("") == nil)
+    }
+}
