@@ -111,7 +111,9 @@ enum JSONStrings {
 
     /// The fast path: without backslashes, every `"` ends a string.
     private static func decodeUnescaped(_ bytes: [UInt8]) -> [String]? {
-        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), close = UInt8(ascii: "]")
+        let quote = UInt8(ascii: "\"")
+        let comma = UInt8(ascii: ",")
+        let close = UInt8(ascii: "]")
         var index = 0
         func skipSpace() {
             while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 {

@@ -5,10 +5,10 @@ import GRDBSQLite
 /// A statement driven through the SQLite C API, on the connection of a GRDB `Database` (inside
 /// its transaction).
 ///
-/// Only for per-row loops over large batches (`upsert`): binding typed values directly skips
-/// GRDB's `StatementArguments`/`Row` boxing, which is most of the time of a 100k-row upsert in a
-/// debug build (about 10 s with GRDB statements against 2-3 s with this). Everything else goes
-/// through GRDB.
+/// Only for per-row loops over large batches (`upsert`, `setState`): binding typed values
+/// directly skips GRDB's `StatementArguments`/`Row` boxing, which is most of the time of a
+/// 100k-row upsert in a debug build (about 10 s with GRDB statements against 2-3 s with this).
+/// Everything else goes through GRDB.
 final class RawStatement {
     private let connection: OpaquePointer
     private let handle: OpaquePointer

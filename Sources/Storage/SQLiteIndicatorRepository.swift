@@ -76,20 +76,26 @@ struct SQLiteIndicatorRepository: IndicatorRepository {
         return (id, Date(timeIntervalSince1970: createdAt), knownState, knownKind, categories)
     }
 
-    /// Unknown ids, and rows already in `state` with `reason`, are left out of the result.
-    /// `updatedAt` of the changed rows becomes now.
+    /// Unknown ids, and rows already in `state` with `reason`, are left out of the result
+    /// (which is in the order of `ids`). `updatedAt` of the changed rows becomes now.
     func setState(ids: [Int64], to state: IndicatorState, reason: String?) async throws(StorageError) -> [IndicatorChange] {
         guard !ids.isEmpty else { return [] }
         return try await store.write("setting the state of \(ids.count) indicators to \(state.rawValue)") { db in
-            let select = try db.cachedStatement(sql: "SELECT \(IndicatorRow.columns) FROM indicators WHERE id = ?")
-            let update = try db.cachedStatement(sql: "UPDATE indicators SET state = ?, state_reason = ?, updated_at = ? WHERE id = ?")
+            let rows = try db.fetch("SELECT \(IndicatorRow.columns) FROM indicators WHERE id IN (...)", in: Array(Set(ids)), IndicatorRow.decode)
+            var current = Dictionary(rows.map { ($0.id!, $0) }, uniquingKeysWith: { first, _ in first })
+            let update = try RawStatement(db, "UPDATE indicators SET state = ?, state_reason = ?, updated_at = ? WHERE id = ?")
             let now = Date()
             var changes: [IndicatorChange] = []
             for id in ids {
-                guard let row = try Row.fetchOne(select, arguments: [id]) else { continue }
-                let old = try IndicatorRow.decode(row)
+                // Removed once seen: a repeated id is not a second change.
+                guard let old = current.removeValue(forKey: id) else { continue }
                 guard old.state != state || old.stateReason != reason else { continue }
-                try update.execute(arguments: [state.rawValue, reason, SQLDate.encode(now), id])
+                update.bind(1, state.rawValue)
+                update.bind(2, reason)
+                update.bind(3, SQLDate.encode(now))
+                update.bind(4, id)
+                _ = try update.step()
+                update.reset()
                 var record = old
                 record.state = state
                 record.stateReason = reason
@@ -118,8 +124,10 @@ struct SQLiteIndicatorRepository: IndicatorRepository {
     func find(values: [String]) async throws(StorageError) -> [IndicatorRecord] {
         guard !values.isEmpty else { return [] }
         return try await store.read("finding indicators by value") { db in
-            try db.fetch("SELECT \(IndicatorRow.columns) FROM indicators WHERE value IN (...) ORDER BY id", in: Array(Set(values)), IndicatorRow.decode)
-                .sorted { $0.id! < $1.id! }
+            try db.fetch(
+                "SELECT \(IndicatorRow.columns) FROM indicators WHERE value IN (...) ORDER BY id", in: Array(Set(values)), IndicatorRow.decode
+            )
+            .sorted { $0.id! < $1.id! }
         }
     }
 
@@ -195,7 +203,8 @@ struct SQLiteIndicatorRepository: IndicatorRepository {
     /// then the full rows of those not kept; one read transaction. In id order.
     func activeNotIn(sourceID: Int64, refs keep: Set<String>) async throws(StorageError) -> [IndicatorRecord] {
         try await store.read("finding withdrawn indicators of source \(sourceID)") { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, ref, value FROM indicators WHERE source_id = ? AND state = 'active'", arguments: [sourceID])
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT id, ref, value FROM indicators WHERE source_id = ? AND state = 'active'", arguments: [sourceID])
             var gone: [Int64] = []
             while let row = try rows.next() {
                 let r = RowReader(row: row, table: "indicators")
@@ -226,11 +235,12 @@ struct SQLiteIndicatorRepository: IndicatorRepository {
         try await store.read("counting indicators") { db in
             let filter = sourceID == nil ? "" : "WHERE source_id = ?"
             let arguments: StatementArguments = sourceID.map { [$0] } ?? []
-            var counts = IndicatorCounts()
-            for (state, count) in try db.fetch("SELECT state, COUNT(*) FROM indicators \(filter) GROUP BY state", arguments, { row throws(StorageError) in
+            let rows = try db.fetch("SELECT state, COUNT(*) FROM indicators \(filter) GROUP BY state", arguments) { row throws(StorageError) in
                 let r = RowReader(row: row, table: "indicators", idColumn: nil)
                 return (try r.enumeration(0) as IndicatorState, try r.value(1) as Int)
-            }) {
+            }
+            var counts = IndicatorCounts()
+            for (state, count) in rows {
                 switch state {
                 case .active: counts.active = count
                 case .suppressed: counts.suppressed = count

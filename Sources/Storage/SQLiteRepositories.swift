@@ -8,7 +8,9 @@ struct SQLiteSourceRepository: SourceRepository {
     /// An existing source is returned as it is (its type, url and organisation are not updated).
     func ensure(name: String, type: String, url: String?, orgID: Int64?) async throws(StorageError) -> SourceRecord {
         try await store.write("ensuring source \(name)") { db in
-            try db.execute(sql: "INSERT INTO sources (name, type, url, org_id) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING", arguments: [name, type, url, orgID])
+            try db.execute(
+                sql: "INSERT INTO sources (name, type, url, org_id) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                arguments: [name, type, url, orgID])
             guard let source = try db.fetch("SELECT \(SourceRow.columns) FROM sources WHERE name = ?", [name], SourceRow.decode).first else {
                 throw StorageError(.io, "source \(name) missing right after its insert")
             }

@@ -23,7 +23,19 @@ import Testing
         let readTime = try await clock.measure {
             try await store.indicators.forEachActive(batch: 10_000) { compiled += $0.count }
         }
-        print("100k upsert: insert \(insertTime), update \(updateTime); forEachActive \(readTime)")
+        var missing: [IndicatorRecord] = []
+        let reconcileTime = try await clock.measure {
+            missing = try await store.indicators.activeNotIn(sourceID: source.id!, refs: Set((0..<40_000).map { "attr-\($0)" }))
+        }
+        var withdrawn: [IndicatorChange] = []
+        let withdrawTime = try await clock.measure {
+            withdrawn = try await store.indicators.setState(ids: missing.map { $0.id! }, to: .withdrawn, reason: "deleted")
+        }
+        print(
+            "100k upsert: insert \(insertTime), update \(updateTime); forEachActive \(readTime); "
+                + "activeNotIn (20k of 100k) \(reconcileTime); setState 20k \(withdrawTime)"
+        )
+        #expect(missing.count == 20_000 && withdrawn.count == 20_000)
         #expect(inserted.count == 100_000 && inserted.allSatisfy { !$0.wasActive })
         #expect(updated.count == 100_000 && updated.allSatisfy { $0.wasActive })
         #expect(updated.map(\.record.id) == inserted.map(\.record.id))

@@ -55,7 +55,8 @@ import Testing
     @Test func keysAreFoundByHashUnlessRevoked() async throws {
         let store = try SQLiteStore.inMemory()
         let org = try await store.organisations.ensure(name: "CERT-EX", uuid: nil)
-        let key = try await store.keys.add(APIKeyRecord(name: "sync", hash: String(repeating: "ab", count: 32), prefix: "abcd", orgID: org.id!, role: .sync, createdAt: t0))
+        let key = try await store.keys.add(
+            APIKeyRecord(name: "sync", hash: String(repeating: "ab", count: 32), prefix: "abcd", orgID: org.id!, role: .sync, createdAt: t0))
         #expect(key.id != nil)
         #expect(try await store.keys.find(hash: key.hash) == key)
         #expect(try await store.keys.find(hash: "00") == nil)
@@ -107,7 +108,8 @@ import Testing
 
         for (n, timestamp) in [150, 300, 50].enumerated() {
             _ = try await store.events.save(
-                EventRecord(uuid: "event-\(n)", orgID: org.id!, info: "e\(n)", timestamp: Int64(timestamp), published: true, distribution: 0, json: Data())
+                EventRecord(
+                    uuid: "event-\(n)", orgID: org.id!, info: "e\(n)", timestamp: Int64(timestamp), published: true, distribution: 0, json: Data())
             )
         }
         #expect(try await store.events.timestamps(uuids: ["event-a", "event-1", "nope"]) == ["event-a": 200, "event-1": 300])
@@ -136,7 +138,8 @@ import Testing
         let (store, source) = try await makeStore()
         let id = try await store.indicators.upsert([indicator("seen.example", source: source)])[0].record.id!
         let a = try await store.sightings.add(
-            SightingRecord(indicatorID: id, value: "seen.example", type: 0, count: 12, distinctClients: 3, intervalStart: t0, intervalEnd: t0, createdAt: t0)
+            SightingRecord(
+                indicatorID: id, value: "seen.example", type: 0, count: 12, distinctClients: 3, intervalStart: t0, intervalEnd: t0, createdAt: t0)
         )
         let b = try await store.sightings.add(SightingRecord(indicatorID: id, value: "seen.example", type: 1, source: "analyst", createdAt: t0))
         let c = try await store.sightings.add(SightingRecord(indicatorID: nil, value: "unknown.example", type: 0, createdAt: t0))

@@ -129,7 +129,9 @@ import Testing
         #expect(error?.code == .corrupt)
         #expect(error?.reason.contains("categories") == true)
 
-        try await store.pool.write { try $0.execute(sql: "UPDATE indicators SET categories = '[]', created_at = 'yesterday' WHERE id = ?", arguments: [id]) }
+        try await store.pool.write {
+            try $0.execute(sql: "UPDATE indicators SET categories = '[]', created_at = 'yesterday' WHERE id = ?", arguments: [id])
+        }
         let dateError = await #expect(throws: StorageError.self) { try await store.indicators.get(id: id) }
         #expect(dateError?.code == .corrupt)
         #expect(dateError?.reason.contains("yesterday") == false, "values are not quoted in errors")

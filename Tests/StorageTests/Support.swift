@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import Storage
 
 /// A fixed instant, so that dates round-trip exactly through epoch seconds.
