@@ -34,39 +34,57 @@ public final class PublicSuffixList: Sendable {
     /// whitespace on a line are ignored; `===BEGIN PRIVATE DOMAINS===` switches sections.
     public init(text: String) {
         var nodes: [String: Node] = [:]
+        nodes.reserveCapacity(16384)
         var isPrivate = false
         var count = 0
-        text.enumerateLines { line, _ in
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.hasPrefix("//") {
-                if trimmed.contains("===BEGIN PRIVATE DOMAINS===") { isPrivate = true }
-                if trimmed.contains("===END PRIVATE DOMAINS===") { isPrivate = false }
-                return
+        let bytes = Array(text.utf8)
+        var lineStart = 0
+        let privateBegin = Array("===BEGIN PRIVATE DOMAINS===".utf8)
+        let privateEnd = Array("===END PRIVATE DOMAINS===".utf8)
+        func contains(_ line: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
+            guard line.count >= needle.count else { return false }
+            var i = line.startIndex
+            while i + needle.count <= line.endIndex {
+                if line[i] == needle[0] && line[i..<i + needle.count].elementsEqual(needle) { return true }
+                i += 1
             }
-            guard var rule = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init), !rule.isEmpty else { return }
+            return false
+        }
+        while lineStart < bytes.count {
+            var lineEnd = lineStart
+            while lineEnd < bytes.count && bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            defer { lineStart = lineEnd + 1 }
+            // The rule is the first run of non-blank bytes.
+            var a = lineStart
+            while a < lineEnd && (bytes[a] == 0x20 || bytes[a] == 0x09 || bytes[a] == 0x0D) { a += 1 }
+            var b = a
+            while b < lineEnd && bytes[b] != 0x20 && bytes[b] != 0x09 && bytes[b] != 0x0D { b += 1 }
+            guard a < b else { continue }
+            if b - a >= 2 && bytes[a] == UInt8(ascii: "/") && bytes[a + 1] == UInt8(ascii: "/") {
+                let line = bytes[a..<lineEnd]
+                if contains(line, privateBegin) { isPrivate = true }
+                if contains(line, privateEnd) { isPrivate = false }
+                continue
+            }
             var flag = Node.rule
-            if rule.hasPrefix("!") {
+            var privateFlag = Node.rulePrivate
+            if bytes[a] == UInt8(ascii: "!") {
                 flag = Node.exception
-                rule.removeFirst()
-            } else if rule.hasPrefix("*.") {
+                privateFlag = Node.exceptionPrivate
+                a += 1
+            } else if b - a >= 2 && bytes[a] == UInt8(ascii: "*") && bytes[a + 1] == UInt8(ascii: ".") {
                 flag = Node.wildcard
-                rule.removeFirst(2)
+                privateFlag = Node.wildcardPrivate
+                a += 2
             }
-            guard let key = Self.canonical(rule) else { return }
-            let privateFlag: UInt8 =
-                switch flag {
-                case Node.rule: Node.rulePrivate
-                case Node.wildcard: Node.wildcardPrivate
-                default: Node.exceptionPrivate
-                }
+            guard a < b, let key = Self.canonical(bytes[a..<b]) else { continue }
             nodes[key, default: Node()].flags |= flag | (isPrivate ? privateFlag : 0)
             count += 1
             // Intermediate suffixes, so a lookup can stop early.
-            var rest = Substring(key)
-            while let dot = rest.firstIndex(of: ".") {
-                rest = rest[rest.index(after: dot)...]
-                let k = String(rest)
-                if nodes[k] == nil { nodes[k] = Node() }
+            let k = Array(key.utf8)
+            for (i, c) in k.enumerated() where c == UInt8(ascii: ".") {
+                let parent = String(decoding: k[(i + 1)...], as: UTF8.self)
+                if nodes[parent] == nil { nodes[parent] = Node() }
             }
         }
         self.nodes = nodes
@@ -81,36 +99,40 @@ public final class PublicSuffixList: Sendable {
     }
 
     /// A rule's lowercase A-label form, or nil for junk.
-    private static func canonical(_ rule: String) -> String? {
-        if rule.utf8.allSatisfy({ $0 < 0x80 }) { return rule.lowercased() }
-        return IntelNormalizer.normalizeName(rule + ".x").map { String($0.dropLast(2)) }
-            ?? IntelNormalizer.normalizeName(rule)
+    private static func canonical(_ rule: ArraySlice<UInt8>) -> String? {
+        if rule.allSatisfy({ $0 < 0x80 }) {
+            if rule.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) { return String(decoding: rule, as: UTF8.self).lowercased() }
+            return String(decoding: rule, as: UTF8.self)
+        }
+        let text = String(decoding: rule, as: UTF8.self)
+        // Single-label rules (IDN top-level domains) need a second label to pass validation.
+        return IntelNormalizer.normalizeName(text + ".x").map { String($0.dropLast(2)) }
     }
 
     /// The public suffix of `name` and whether the deciding rule is in the PRIVATE section.
     /// An empty name yields an empty suffix.
     public func suffixInfo(of name: String) -> (suffix: String, isPrivate: Bool, isListed: Bool) {
         let n = Self.prepare(name)
-        guard !n.isEmpty else { return ("", false, false) }
-        // Start offsets of each label, left to right.
-        var starts: [String.Index] = [n.startIndex]
-        var i = n.startIndex
-        while let dot = n[i...].firstIndex(of: ".") {
-            i = n.index(after: dot)
-            starts.append(i)
+        let u = Array(n.utf8)
+        guard !u.isEmpty else { return ("", false, false) }
+        // Start offsets of each label, right to left: starts[0] is the last label.
+        var starts: [Int] = []
+        starts.reserveCapacity(8)
+        var i = u.count - 1
+        while i >= 0 {
+            if u[i] == UInt8(ascii: ".") { starts.append(i + 1) }
+            i -= 1
         }
+        starts.append(0)
         let labelCount = starts.count
+        func suffix(_ labels: Int) -> String { String(decoding: u[starts[labels - 1]...], as: UTF8.self) }
         var best = 1  // the implicit "*" rule
         var bestPrivate = false
         var listed = false
         var k = 1
         while k <= labelCount {
-            let suffix = String(n[starts[labelCount - k]...])
-            guard let node = nodes[suffix] else {
-                // Nothing is known below an unknown suffix, except a wildcard on the parent
-                // (checked below at k) — which the previous iteration's node carries.
-                break
-            }
+            // Nothing is listed below an unknown suffix (a wildcard on it was applied at k - 1).
+            guard let node = nodes[suffix(k)] else { break }
             if node.has(Node.exception) {
                 best = k - 1
                 bestPrivate = node.has(Node.exceptionPrivate)
@@ -122,25 +144,23 @@ public final class PublicSuffixList: Sendable {
                 bestPrivate = node.has(Node.rulePrivate)
                 listed = true
             }
-            if node.has(Node.wildcard) && k < labelCount {
-                // "*.suffix" matches one more label, unless that label's suffix is an exception.
-                let longer = String(n[starts[labelCount - k - 1]...])
-                if let exception = nodes[longer], exception.has(Node.exception) {
-                    best = k
-                    bestPrivate = exception.has(Node.exceptionPrivate)
-                    listed = true
-                    break
+            if node.has(Node.wildcard) {
+                listed = true
+                if k < labelCount {
+                    // "*.suffix" matches one more label, unless that name is an exception.
+                    if let exception = nodes[suffix(k + 1)], exception.has(Node.exception) {
+                        best = k
+                        bestPrivate = exception.has(Node.exceptionPrivate)
+                        break
+                    }
+                    best = k + 1
+                    bestPrivate = node.has(Node.wildcardPrivate)
                 }
-                best = k + 1
-                bestPrivate = node.has(Node.wildcardPrivate)
-                listed = true
-            } else if node.has(Node.wildcard) {
-                listed = true
             }
             k += 1
         }
         if best <= 0 { best = 1 }
-        return (String(n[starts[labelCount - best]...]), bestPrivate, listed)
+        return (suffix(best), bestPrivate, listed)
     }
 
     /// The public suffix of `name` (lowercased, trailing dot ignored). For an unlisted
@@ -154,10 +174,12 @@ public final class PublicSuffixList: Sendable {
     public func registrableDomain(of name: String) -> String? {
         let n = Self.prepare(name)
         let ps = suffixInfo(of: n).suffix
-        guard !ps.isEmpty, n.count > ps.count else { return nil }
-        let head = n.dropLast(ps.count + 1)
-        let label = head.lastIndex(of: ".").map { head[head.index(after: $0)...] } ?? head
-        return label + "." + ps
+        let u = Array(n.utf8)
+        let psLength = ps.utf8.count
+        guard psLength > 0, u.count > psLength + 1 else { return nil }
+        var start = u.count - psLength - 1  // the dot before the suffix
+        while start > 0 && u[start - 1] != UInt8(ascii: ".") { start -= 1 }
+        return String(decoding: u[start...], as: UTF8.self)
     }
 
     /// True when `name` is exactly a public suffix (`com`, `co.uk`, `github.io`, `a.b.ck`).
@@ -180,8 +202,8 @@ public final class PublicSuffixList: Sendable {
     }
 
     private static func prepare(_ name: String) -> String {
-        var n = name.lowercased()
-        if n.hasSuffix(".") { n.removeLast() }
+        var n = name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A || $0 >= 0x80 }) ? name.lowercased() : name
+        if n.utf8.last == UInt8(ascii: ".") { n.removeLast() }
         return n
     }
 }
