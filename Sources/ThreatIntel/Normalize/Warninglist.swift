@@ -231,7 +231,7 @@ public struct Allowlist: Sendable {
                 kept.append("." + s)
             case .range(let c):
                 index.addRange(c, source: 0)
-                kept.append(c.text)
+                kept.append(c.length == c.network.bitWidth ? c.network.text : c.text)
             case nil:
                 invalid.append("allowlist entry \(IntelNormalizer.quoted(e)) is not a name, suffix rule, address or range")
             }
