@@ -88,7 +88,7 @@ public enum FreetextParser {
         while let f = t.first, f == "\"" || f == "'" || f == "(" || f == "`" { t.removeFirst() }
         while let l = t.last, l == "\"" || l == "'" || l == ")" || l == "`" { t.removeLast() }
         guard !t.isEmpty else { return .failure(IntelRejection("empty token")) }
-        if t.contains("/") {
+        if t.utf8.contains(UInt8(ascii: "/")) {
             if IntelCIDR.parse(t) != nil { return IntelNormalizer.addressValue(t) }
             return IntelNormalizer.urlHost(t).flatMap { v in
                 v.kind == .ip ? .success(v) : nameValue(v.value, psl: psl)
@@ -112,7 +112,7 @@ public enum FreetextParser {
             if let ip = IntelIP.parse(head), !ip.isV6 { return .success(IntelValue(value: ip.text, kind: .ip)) }
             return IntelNormalizer.normalizeNameResult(String(head)).flatMap { nameValue($0, psl: psl) }
         }
-        if t.contains("@") {
+        if t.utf8.contains(UInt8(ascii: "@")) {
             return .failure(IntelRejection("\(IntelNormalizer.quoted(token)): an e-mail address is not a DNS indicator"))
         }
         return IntelNormalizer.normalizeNameResult(t).flatMap { nameValue($0, psl: psl) }

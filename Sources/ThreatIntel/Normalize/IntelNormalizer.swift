@@ -22,20 +22,26 @@ public enum IntelNormalizer {
 
     /// The normalised name, or nil (see `normalizeNameResult` for the reason).
     public static func normalizeName(_ s: String) -> String? {
-        try? normalizeNameResult(s).get()
+        normalizeNameResult(s).successValue
     }
 
     /// The normalised name, or why `s` is not a valid DNS name.
     public static func normalizeNameResult(_ s: String) -> Result<String, IntelRejection> {
         guard s.utf8.count <= maxInputLength else { return .failure(IntelRejection("name too long (\(s.utf8.count) bytes)")) }
-        var t = Refang.refang(s.trimmingCharacters(in: .whitespacesAndNewlines))
+        if let name = plainASCIIName(s) { return .success(name) }
+        var t = Refang.refang(trimmed(s))
         guard !t.isEmpty else { return .failure(IntelRejection("empty name")) }
         let isASCII = t.utf8.allSatisfy { $0 < 0x80 }
         if !isASCII {
+            // IDNA2008 admits letters, digits and combining marks (plus the ASCII hyphen); symbols,
+            // punctuation, emoji, U+FFFD and controls are not valid in a name.
+            if let bad = t.unicodeScalars.first(where: { !$0.isASCII && !isIDNAScalar($0) && !isFullStop($0) }) {
+                return .failure(IntelRejection("\(quoted(s)): invalid character U+\(hex(bad.value))"))
+            }
             // UTS #46 maps these full stops to ".".
-            t = t.replacingOccurrences(of: "\u{3002}", with: ".")
-                .replacingOccurrences(of: "\u{FF0E}", with: ".")
-                .replacingOccurrences(of: "\u{FF61}", with: ".")
+            if t.unicodeScalars.contains(where: isFullStop) {
+                t = String(String.UnicodeScalarView(t.unicodeScalars.map { isFullStop($0) ? "." : $0 }))
+            }
         }
         if t.hasSuffix(".") { t.removeLast() }
         guard !t.isEmpty else { return .failure(IntelRejection("empty name")) }
@@ -51,9 +57,10 @@ public enum IntelNormalizer {
                 labels.append(mapped)
                 continue
             }
-            guard !mapped.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }),
-                let p = Punycode.encode(mapped)
-            else { return .failure(IntelRejection("\(quoted(s)): invalid characters")) }
+            if let bad = mapped.unicodeScalars.first(where: { !isIDNAScalar($0) }) {
+                return .failure(IntelRejection("\(quoted(s)): invalid character U+\(hex(bad.value))"))
+            }
+            guard let p = Punycode.encode(mapped) else { return .failure(IntelRejection("\(quoted(s)): cannot be IDNA-encoded")) }
             labels.append("xn--" + p)
         }
         for label in labels {
@@ -65,7 +72,7 @@ public enum IntelNormalizer {
                 case UInt8(ascii: "*"):
                     return .failure(IntelRejection("\(quoted(s)): wildcards are not supported"))
                 default:
-                    let c = b >= 0x21 && b < 0x7F ? "'\(Character(Unicode.Scalar(b)))'" : String(format: "byte 0x%02x", b)
+                    let c = b >= 0x21 && b < 0x7F ? "'\(Character(Unicode.Scalar(b)))'" : "U+\(hex(UInt32(b)))"
                     return .failure(IntelRejection("\(quoted(s)): invalid character \(c)"))
                 }
             }
@@ -79,6 +86,73 @@ public enum IntelNormalizer {
             return .failure(IntelRejection("\(quoted(s)): the top-level label is numeric (a truncated address?)"))
         }
         return .success(name)
+    }
+
+    /// The common case without allocation-heavy work: an already-plain ASCII name (letters,
+    /// digits, `-`, `_`, dots; upper case allowed; one trailing dot allowed) that passes every
+    /// check. Returns nil for anything else, which then takes the full path (and gets a reason).
+    static func plainASCIIName(_ s: String) -> String? {
+        var labels = 0
+        var labelLength = 0
+        var numeric = true  // the current label is all digits so far
+        var finishedNumeric = true  // the last finished label was all digits
+        var upper = false
+        var count = 0
+        for b in s.utf8 {
+            count += 1
+            switch b {
+            case UInt8(ascii: "."):
+                guard labelLength > 0 else { return nil }
+                labels += 1
+                labelLength = 0
+                finishedNumeric = numeric
+                numeric = true
+                continue
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "-"), UInt8(ascii: "_"): numeric = false
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                numeric = false
+                upper = true
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): break
+            default: return nil
+            }
+            labelLength += 1
+            guard labelLength <= 63 else { return nil }
+        }
+        let endsWithDot = labelLength == 0
+        if !endsWithDot {
+            labels += 1
+            finishedNumeric = numeric
+        }
+        let length = endsWithDot ? count - 1 : count
+        guard labels >= 2, length <= 253, !finishedNumeric else { return nil }
+        var name = upper ? s.lowercased() : s
+        if endsWithDot { name.removeLast() }
+        return name
+    }
+
+    /// The ideographic and full-width full stops that UTS #46 maps to ".".
+    static func isFullStop(_ u: Unicode.Scalar) -> Bool {
+        u.value == 0x3002 || u.value == 0xFF0E || u.value == 0xFF61
+    }
+
+    /// Upper-case hex, at least four digits.
+    static func hex(_ v: UInt32) -> String {
+        let h = String(v, radix: 16, uppercase: true)
+        return h.count >= 4 ? h : String(repeating: "0", count: 4 - h.count) + h
+    }
+
+    /// Whether a non-ASCII-label scalar is acceptable (see `normalizeNameResult`).
+    static func isIDNAScalar(_ u: Unicode.Scalar) -> Bool {
+        if u.isASCII {
+            return (u >= "a" && u <= "z") || (u >= "0" && u <= "9") || u == "-" || u == "_"
+        }
+        if u.value == 0xFFFD { return false }
+        let p = u.properties
+        if p.isAlphabetic { return true }
+        switch p.generalCategory {
+        case .decimalNumber, .nonspacingMark, .spacingMark, .enclosingMark, .otherLetter, .modifierLetter: return true
+        default: return false
+        }
     }
 
     // MARK: Addresses
@@ -102,7 +176,7 @@ public enum IntelNormalizer {
     /// prefix (`/32`, `/128`), `.cidr` otherwise, with a note when host bits were cleared.
     public static func addressValue(_ s: String) -> Result<IntelValue, IntelRejection> {
         let t = refangedTrim(s)
-        if t.contains("/") {
+        if t.utf8.contains(UInt8(ascii: "/")) {
             guard let (cidr, cleared) = IntelCIDR.parse(t) else {
                 return .failure(IntelRejection("\(quoted(s)): not an address range"))
             }
@@ -122,7 +196,7 @@ public enum IntelNormalizer {
     /// else the normalised name; nil when neither. Refangs first and assumes `http://` when
     /// there is no scheme; userinfo, port, path, query and fragment are dropped.
     public static func hostFromURL(_ s: String) -> String? {
-        try? urlHost(s).get().value
+        urlHost(s).successValue?.value
     }
 
     /// The host of a URL as `.ip` or `.hostname`, or why there is none.
@@ -203,11 +277,8 @@ public enum IntelNormalizer {
             guard let r else { return .failure(IntelRejection("domain|ip value \(quoted(value)) has no '|'")) }
             let d = name(l, .domain)
             let a = addressValue(r)
-            let ok = [try? d.get(), try? a.get()].compactMap { $0 }
-            if ok.isEmpty {
-                let dr = (try? d.get()) == nil ? d.failureReason : ""
-                return .failure(IntelRejection("domain|ip: \(dr); \(a.failureReason)"))
-            }
+            let ok = [d.successValue, a.successValue].compactMap { $0 }
+            if ok.isEmpty { return .failure(IntelRejection("domain|ip: \(d.failureReason); \(a.failureReason)")) }
             return .success(ok)
         case "ip-src|port", "ip-dst|port": return one(addressValue(splitPipe(value).0))
         case "hostname|port": return one(name(splitPipe(value).0, .hostname))
@@ -241,7 +312,14 @@ public enum IntelNormalizer {
 
     /// Refangs and trims.
     static func refangedTrim(_ s: String) -> String {
-        Refang.refang(s.trimmingCharacters(in: .whitespacesAndNewlines))
+        Refang.refang(trimmed(s))
+    }
+
+    /// `s` without surrounding white space (a fast path skips Foundation for plain text).
+    static func trimmed(_ s: String) -> String {
+        guard let f = s.utf8.first, let l = s.utf8.last else { return s }
+        if f > 0x20 && f < 0x80 && l > 0x20 && l < 0x80 { return s }
+        return s.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func splitPipe(_ s: String) -> (String, String?) {
@@ -250,12 +328,19 @@ public enum IntelNormalizer {
     }
 
     static func quoted(_ s: String) -> String {
-        let short = s.count > 80 ? String(s.prefix(80)) + "…" : s
+        let short = s.utf8.count > 80 ? String(s.prefix(80)) + "…" : s
+        if !short.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return "\"" + short + "\"" }
         return "\"" + short.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined() + "\""
     }
 }
 
 extension Result where Failure == IntelRejection {
+    /// The value, or nil on failure (without throwing).
+    var successValue: Success? {
+        if case .success(let v) = self { return v }
+        return nil
+    }
+
     /// The rejection's reason, or "" on success.
     var failureReason: String {
         if case .failure(let r) = self { return r.reason }

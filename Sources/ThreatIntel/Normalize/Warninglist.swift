@@ -266,7 +266,7 @@ enum ProtectionEntry {
             let rest = t.hasPrefix(".") ? String(t.dropFirst()) : String(t.dropFirst(2))
             return IntelNormalizer.normalizeName(rest).map { .suffix($0) }
         }
-        if t.contains("/") || t.contains("://") {
+        if t.utf8.contains(UInt8(ascii: "/")) {
             guard case .success(let v) = IntelNormalizer.urlHost(t) else { return nil }
             if v.kind == .ip, let ip = IntelIP.parse(v.value) { return .range(IntelCIDR(network: ip, length: ip.bitWidth)) }
             return .name(v.value)

@@ -71,7 +71,10 @@ enum NormalizeFixtures {
 }
 
 extension Result {
-    var value: Success? { try? get() }
+    var value: Success? {
+        if case .success(let v) = self { return v }
+        return nil
+    }
     var error: Failure? {
         if case .failure(let e) = self { return e }
         return nil
