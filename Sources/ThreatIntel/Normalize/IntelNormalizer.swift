@@ -319,7 +319,10 @@ public enum IntelNormalizer {
     static func trimmed(_ s: String) -> String {
         guard let f = s.utf8.first, let l = s.utf8.last else { return s }
         if f > 0x20 && f < 0x80 && l > 0x20 && l < 0x80 { return s }
-        return s.trimmingCharacters(in: .whitespacesAndNewlines)
+        let scalars = s.unicodeScalars
+        func blank(_ u: Unicode.Scalar) -> Bool { u.properties.isWhitespace || u.value == 0x85 }
+        guard let a = scalars.firstIndex(where: { !blank($0) }), let b = scalars.lastIndex(where: { !blank($0) }) else { return "" }
+        return String(scalars[a...b])
     }
 
     static func splitPipe(_ s: String) -> (String, String?) {

@@ -62,10 +62,12 @@ public enum Refang {
     /// Case-insensitive (ASCII) comparison of `pattern` with `bytes` at `offset`.
     private static func hasPrefix(_ bytes: [UInt8], at offset: Int, _ pattern: [UInt8]) -> Bool {
         guard offset + pattern.count <= bytes.count else { return false }
-        for (k, p) in pattern.enumerated() {
+        var k = 0
+        while k < pattern.count {
             var c = bytes[offset + k]
             if c >= 0x41 && c <= 0x5A { c += 0x20 }
-            if c != p { return false }
+            if c != pattern[k] { return false }
+            k += 1
         }
         return true
     }
