@@ -44,10 +44,12 @@ public struct IntelValue: Sendable, Hashable, CustomStringConvertible {
     /// True for `.domain` and `.hostname`.
     public var isName: Bool { kind == .domain || kind == .hostname }
 
+    /// Equal when value and kind are (the note is ignored).
     public static func == (a: IntelValue, b: IntelValue) -> Bool {
         a.value == b.value && a.kind == b.kind
     }
 
+    /// Hashes value and kind (the note is ignored).
     public func hash(into hasher: inout Hasher) {
         hasher.combine(value)
         hasher.combine(kind)
@@ -65,5 +67,6 @@ public struct IntelRejection: Error, Sendable, Equatable, CustomStringConvertibl
     /// Creates a rejection with a reason.
     public init(reason: String) { self.reason = reason }
 
+    /// The reason.
     public var description: String { reason }
 }

@@ -80,21 +80,33 @@ public struct MISPAttribute: Sendable, Hashable {
 /// (flattened, with `objectID` set). Each attribute carries the event's uuid, id, info and
 /// organisation; the event's tags are in `tags` (not copied into the attributes).
 public struct MISPEvent: Sendable, Hashable {
+    /// The uuid.
     public var uuid: String
+    /// The id on the MISP server (feeds carry none).
     public var id: String?
+    /// The `info` text (the event title).
     public var info: String
     /// When the event was last edited (epoch seconds).
     public var timestamp: Int64
+    /// Whether the event is published.
     public var published: Bool
+    /// When the event was last published (epoch seconds), when given.
     public var publishTimestamp: Int64?
+    /// 0 org, 1 community, 2 connected, 3 all, 4 sharing group (feeds usually omit it).
     public var distribution: Int?
     /// `date` (YYYY-MM-DD), when present.
     public var date: String?
+    /// 1 high, 2 medium, 3 low, 4 undefined.
     public var threatLevelID: Int?
+    /// 0 initial, 1 ongoing, 2 complete.
     public var analysis: Int?
+    /// The creator organisation (`Orgc.name`).
     public var orgName: String?
+    /// The creator organisation's uuid (`Orgc.uuid`).
     public var orgUUID: String?
+    /// The event's tag names.
     public var tags: [String]
+    /// All attributes, those inside objects included.
     public var attributes: [MISPAttribute]
 
     /// Creates an event.
@@ -125,14 +137,21 @@ public struct MISPEvent: Sendable, Hashable {
 public struct MISPManifestEntry: Sendable, Hashable {
     /// The event uuid (the manifest's key); the event is at `<feed>/<uuid>.json`.
     public var uuid: String
+    /// The `info` text (the event title).
     public var info: String
+    /// `date` (YYYY-MM-DD), when present.
     public var date: String?
     /// When the event was last edited; re-fetch when newer than the stored copy.
     public var timestamp: Int64
+    /// The creator organisation (`Orgc.name`).
     public var orgName: String?
+    /// The creator organisation's uuid (`Orgc.uuid`).
     public var orgUUID: String?
+    /// The event's tag names.
     public var tags: [String]
+    /// 1 high, 2 medium, 3 low, 4 undefined.
     public var threatLevelID: Int?
+    /// 0 initial, 1 ongoing, 2 complete.
     public var analysis: Int?
 
     /// Creates an entry.
