@@ -87,6 +87,8 @@ public final class EngineProcessor: DatagramProcessor {
     @exclusivity(unchecked) var input = ByteBufferAllocator().buffer(capacity: 4096)
     /// Counters for the metrics endpoint, copied from `stats` after every batch.
     public let published = Mutex<PipelineStats>(PipelineStats())
+    /// Blocks by rule, moved here after a batch that had any (for sightings).
+    public let publishedHits = Mutex<[HitRecord]>([])
 
     /// New policy engines for this thread, taken at the start of a batch.
     public let policyMailbox = PolicyMailbox()
@@ -139,5 +141,13 @@ public final class EngineProcessor: DatagramProcessor {
         // copy-on-write allocation on the next count).
         let s = stats.stats
         published.withLock { p in p.copyCounters(from: s) }
+        if !stats.hits.isEmpty {
+            let box = stats
+            publishedHits.withLock { h in
+                // Bounded like the thread's own buffer.
+                if h.count < StatsBox.hitCapacity * 4 { h.append(contentsOf: box.hits) }
+            }
+            box.hits.removeAll(keepingCapacity: true)
+        }
     }
 }

@@ -74,5 +74,55 @@ public struct PipelineStats: Sendable {
 public final class StatsBox {
     /// One thread's counters; no re-entrant access, so no dynamic exclusivity checks.
     @exclusivity(unchecked) public var stats = PipelineStats()
-    public init() {}
+    /// Blocks by rule since the last drain (for sightings), in a buffer allocated once: a block
+    /// appends without allocating; when it is full, further blocks are only counted.
+    @exclusivity(unchecked) public var hits: [HitRecord]
+    @exclusivity(unchecked) public var hitsDropped: UInt64 = 0
+    public static let hitCapacity = 16_384
+
+    public init() {
+        hits = []
+        hits.reserveCapacity(Self.hitCapacity)
+    }
+
+    @inline(__always)
+    public func recordHit(ruleID: UInt32, list: UInt16, client: ClientAddress) {
+        if hits.count < Self.hitCapacity {
+            hits.append(HitRecord(ruleID: ruleID, list: list, client: HitRecord.clientKey(client)))
+        } else {
+            hitsDropped &+= 1
+        }
+    }
+
+    /// The hits so far; the buffer is emptied (its capacity kept).
+    public func drainHits() -> [HitRecord] {
+        let out = Array(hits)
+        hits.removeAll(keepingCapacity: true)
+        return out
+    }
+}
+
+/// One blocked query, for aggregated sightings: the deciding rule and a keyed hash of the
+/// client's address (to count distinct clients; the address itself is never kept).
+public struct HitRecord: Sendable, Hashable {
+    public var ruleID: UInt32
+    public var list: UInt16
+    public var client: UInt64
+
+    public init(ruleID: UInt32, list: UInt16, client: UInt64) {
+        self.ruleID = ruleID
+        self.list = list
+        self.client = client
+    }
+
+    /// A per-process random key: the hashes mean nothing outside this process.
+    static let key = UInt64.random(in: 1...UInt64.max)
+
+    @inline(__always)
+    static func clientKey(_ c: ClientAddress) -> UInt64 {
+        var h = key ^ UInt64(c.family)
+        h = (h ^ c.high) &* 0x9E37_79B9_7F4A_7C15
+        h = (h ^ c.low) &* 0xBF58_476D_1CE4_E5B9
+        return h ^ (h >> 31)
+    }
 }

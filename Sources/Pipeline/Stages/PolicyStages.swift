@@ -157,6 +157,7 @@ public enum PolicyAnswers {
         if let c = list.categories.intersection(profile.categories).first ?? list.categories.first {
             stats.stats.blockedByCategory[Int(c.rawValue)] += 1
         }
+        stats.recordHit(ruleID: engine.ruleID(of: match), list: engine.ruleClass(of: match).list, client: ctx.client)
         let ede = engine.extendedError(for: match, profile: ctx.tenant)
         let kind = engine.ruleClass(of: match).kind
         if kind != .localData, ctx.scan.outcome == .query {
