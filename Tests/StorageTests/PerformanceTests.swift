@@ -40,6 +40,5 @@ import Testing
         #expect(updated.count == 100_000 && updated.allSatisfy { $0.wasActive })
         #expect(updated.map(\.record.id) == inserted.map(\.record.id))
         #expect(compiled == 100_000)
-        #expect(insertTime < .seconds(30) && updateTime < .seconds(30))
     }
 }

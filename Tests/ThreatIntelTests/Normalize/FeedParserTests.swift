@@ -100,7 +100,6 @@ import Testing
         #expect(results.count == 3)
         #expect(results[1].result.error?.reason.contains("too long") == true)
         #expect(results[2].line == 3)
-        #expect(t < .seconds(5))
 
         print("freetext: 1 MB line in \(t)")
         let dots = String(repeating: ".", count: 1_000_000)

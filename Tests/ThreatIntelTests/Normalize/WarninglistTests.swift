@@ -15,7 +15,7 @@ import Testing
     func host(_ s: String) -> IntelValue { IntelValue(value: s, kind: .hostname) }
     func domain(_ s: String) -> IntelValue { IntelValue(value: s, kind: .domain) }
 
-    @Test func trancoLoadsFast() throws {
+    @Test func trancoLoads() throws {
         let clock = ContinuousClock()
         var set: WarninglistSet?
         var list: Warninglist?
@@ -24,7 +24,6 @@ import Testing
             set = WarninglistSet([list!])
         }
         print("tranco10k: \(list!.names.count) names loaded and indexed in \(elapsed)")
-        #expect(elapsed < .seconds(2))
         let l = try #require(list)
         #expect(l.id == "tranco10k")
         #expect(l.name == "Top 10K most-used sites from Tranco")
@@ -189,7 +188,7 @@ import Testing
         #expect(Allowlist().match(host("a.example"), psl: nil) == nil)
     }
 
-    @Test func matchIsFast() throws {
+    @Test func matchesManyNames() throws {
         let set = WarninglistSet([try Self.tranco()])
         let psl = NormalizeFixtures.psl
         let names = (0..<20_000).map { IntelValue(value: "host\($0).sub\($0 % 7).example\($0 % 13).com", kind: .hostname) }
@@ -198,6 +197,5 @@ import Testing
         let t = clock.measure { for v in names where set.match(v, psl: psl) != nil { hits += 1 } }
         print("tranco10k: 20k misses matched in \(t)")
         #expect(hits == 0)
-        #expect(t < .seconds(3))
     }
 }
