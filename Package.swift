@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.20.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.0.0"),
     ],
     targets: [
         // Pure DNS values: names, messages, RDATA, EDNS. No I/O; imports NIOCore at most.
@@ -44,6 +47,43 @@ let package = Package(
         .target(
             name: "Policy",
             dependencies: ["DNSWire"],
+            swiftSettings: swiftSettings
+        ),
+        // Repository protocols for the threat-intel store, and their SQLite (GRDB) implementation.
+        .target(
+            name: "Storage",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Indicators and their provenance: MISP pull and push, feeds, warninglists, lifecycle,
+        // sightings, and the compiler from the indicator store to policy rules.
+        .target(
+            name: "ThreatIntel",
+            dependencies: [
+                "Storage", "Policy", "DNSWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The HTTP control plane (Hummingbird): REST API, MISP-compatible push API, API keys.
+        .target(
+            name: "ControlPlane",
+            dependencies: [
+                "ThreatIntel", "Storage", "Policy",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            resources: [.copy("openapi.yaml")],
             swiftSettings: swiftSettings
         ),
         // Cache and forwarding.
@@ -72,6 +112,7 @@ let package = Package(
             name: "App",
             dependencies: [
                 "DNSWire", "DNSTransport", "Resolver", "Pipeline", "Policy", "CBulwarkNet",
+                "Storage", "ThreatIntel", "ControlPlane",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -142,6 +183,26 @@ let package = Package(
         .testTarget(
             name: "PolicyTests",
             dependencies: ["Policy", "DNSWire", "DNSTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ThreatIntelTests",
+            dependencies: ["ThreatIntel", "Storage", "Policy", "DNSWire"],
+            resources: [.copy("Data")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ControlPlaneTests",
+            dependencies: [
+                "ControlPlane", "ThreatIntel", "Storage", "Policy",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -3,6 +3,8 @@ import DNSTransport
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Storage
+import ThreatIntel
 
 #if canImport(Glibc)
     import Glibc
@@ -70,9 +72,24 @@ public enum Bulwark {
         let policy = PolicyService(
             settings: settings.policy, dataDirectory: settings.dataDirectory, initial: initial, initialIsCurrent: current, statuses: statuses, initialSeconds: seconds, logger: logger,
             publish: { dns.publish($0) })
-        var services: [any Service] = [dns, policy]
+        // The threat-intel hub: its store opens (and migrates) before anything listens.
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(path: settings.intel.databasePath)
+        } catch {
+            throw AppError(.startup, "intel database \(settings.intel.databasePath): \(error)")
+        }
+        let hub: IntelHub
+        do {
+            hub = try IntelHub(settings: settings.intel, store: store, logger: logger)
+        } catch {
+            throw AppError(.config, error.reason)
+        }
+        await policy.attachIntel { await hub.activeRules() }
+        await hub.attach(PolicyIntelSink(policy: policy))
+        var services: [any Service] = [dns, policy, hub, SightingCollector(dns: dns, policy: policy, hub: hub, interval: settings.intel.sightingInterval)]
         if let m = settings.metrics {
-            services.append(MetricsServer(address: m, dns: dns, policy: policy, logger: logger))
+            services.append(ControlServer(address: m, dns: dns, policy: policy, hub: hub, logger: logger))
         }
         let group = ServiceGroup(
             configuration: .init(
@@ -80,5 +97,16 @@ public enum Bulwark {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+}
+
+/// Intel changes into the in-process policy.
+struct PolicyIntelSink: IntelPolicySink {
+    let policy: PolicyService
+    func apply(adding: [IntelPolicyRule], removing: [IntelPolicyRule]) async {
+        await policy.applyIntel(adding: adding, removing: removing)
+    }
+    func rebuildAll() async {
+        await policy.rebuildForIntel()
     }
 }

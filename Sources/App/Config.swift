@@ -39,6 +39,10 @@ public struct RawConfig: Sendable, Equatable {
     /// `policy.sources` and `policy.profiles` (config file only: lists of mappings).
     public var sources: [RawSource]?
     public var profiles: [RawProfile]?
+    /// The `intel:` section (config file), and its environment variables.
+    public var intel: RawIntel?
+    public var intelDatabase: String?
+    public var intelKey: String?
 
     public init() {}
 
@@ -48,6 +52,9 @@ public struct RawConfig: Sendable, Equatable {
         for key in RawConfig.keys { key.copy(other, &r) }
         if let v = other.sources { r.sources = v }
         if let v = other.profiles { r.profiles = v }
+        if let v = other.intel { r.intel = v }
+        if let v = other.intelDatabase { r.intelDatabase = v }
+        if let v = other.intelKey { r.intelKey = v }
         return r
     }
 
@@ -155,6 +162,8 @@ public struct RawConfig: Sendable, Equatable {
                     config.sources = try RawSource.parse(v)
                 } else if path == "policy.profiles" {
                     config.profiles = try RawProfile.parse(v)
+                } else if path == "intel" {
+                    config.intel = try RawIntel.parse(v)
                 } else if let sub = v.mapping {
                     try walk(sub, path)
                 } else {
@@ -186,11 +195,15 @@ public struct RawConfig: Sendable, Equatable {
         for key in keys {
             if let v = env[key.env], !v.isEmpty { try key.set(&config, .scalar(v)) }
         }
+        if let v = env["BULWARK_INTEL_DATABASE"], !v.isEmpty { config.intelDatabase = v }
+        if let v = env["BULWARK_INTEL_KEY"], !v.isEmpty { config.intelKey = v }
         return config
     }
 
     /// Config-file keys and environment variables, for `--help` and README.
-    public static var reference: [(path: String, env: String)] { keys.map { ($0.path, $0.env) } }
+    public static var reference: [(path: String, env: String)] {
+        keys.map { ($0.path, $0.env) } + [("intel.database", "BULWARK_INTEL_DATABASE"), ("intel.keys", "BULWARK_INTEL_KEY")]
+    }
 }
 
 extension Substring {

@@ -166,6 +166,22 @@ public final class DNSServer: Service, Sendable {
     }
 
     /// Counters of every loop, each read on its own loop.
+    /// Every thread's blocks by rule since the last call.
+    public func drainHits() async -> [HitRecord] {
+        var out: [HitRecord] = []
+        for p in processors {
+            if let h = try? await p.eventLoop.submit({ p.value.stats.drainHits() }).get() { out += h }
+        }
+        for e in engineProcessors.all {
+            out += e.publishedHits.withLock { h in
+                let x = h
+                h.removeAll()
+                return x
+            }
+        }
+        return out
+    }
+
     public func snapshots() async throws -> [LoopSnapshot] {
         var out: [LoopSnapshot] = []
         for p in processors {

@@ -3,6 +3,9 @@ import DNSWire
 import Logging
 import NIOCore
 import NIOHTTP1
+import ControlPlane
+import Hummingbird
+import ThreatIntel
 import NIOPosix
 import Pipeline
 import Policy
@@ -133,136 +136,72 @@ public enum PrometheusText {
     }
 }
 
-/// Serves `/metrics` (Prometheus) and `/health` over HTTP/1.1 on its own port.
-public final class MetricsServer: Service, Sendable {
+/// The control plane's HTTP server (Hummingbird) on the metrics address: `/metrics`,
+/// `/health`, the loopback policy interface (`/v1/policy/…`), the REST API (`/api/v1`) and the
+/// MISP-compatible API at the root.
+public final class ControlServer: Service, Sendable {
     let address: SocketAddress
     let dns: DNSServer
     let policy: PolicyService?
+    let hub: IntelHub
     let logger: Logger
 
-    public init(address: SocketAddress, dns: DNSServer, policy: PolicyService? = nil, logger: Logger) {
+    public init(address: SocketAddress, dns: DNSServer, policy: PolicyService? = nil, hub: IntelHub, logger: Logger) {
         self.address = address
         self.dns = dns
         self.policy = policy
+        self.hub = hub
         self.logger = logger
     }
 
-    public func run() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    func endpoints() -> [HostedEndpoint] {
         let dns = self.dns
         let policy = self.policy
-        // Policy changes only on a loopback address (API keys come with the control plane).
-        let admin = address.ipAddress?.hasPrefix("127.") == true || address.ipAddress == "::1"
-        let channel: any Channel
-        do {
-            channel = try await ServerBootstrap(group: group)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelInitializer { channel in
-                    channel.pipeline.configureHTTPServerPipeline().flatMap {
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(dns: dns, policy: policy, admin: admin))
-                        }
-                    }
+        var out: [HostedEndpoint] = [
+            HostedEndpoint(methods: [.get, .head], path: "/metrics") { _ in
+                do {
+                    let text = PrometheusText.render(try await dns.snapshots(), policy: policy?.status.withLock { $0 })
+                    return .init(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Data(text.utf8))
+                } catch {
+                    return .init(status: 503, contentType: "text/plain", body: Data("unavailable\n".utf8))
                 }
-                .bind(to: address).get()
-        } catch {
-            try? await group.shutdownGracefully()
-            throw AppError(.startup, "metrics \(address): \(error)")
-        }
-        logger.info("metrics listening", metadata: ["address": "http://\(address.ipAddress ?? "?"):\(address.port ?? 0)/metrics"])
-        try? await gracefulShutdown()
-        try? await channel.close()
-        try? await group.shutdownGracefully()
-    }
-}
-
-final class MetricsHTTPHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-    let dns: DNSServer
-    let policy: PolicyService?
-    let admin: Bool
-    var path = ""
-    var method = HTTPMethod.GET
-
-    init(dns: DNSServer, policy: PolicyService?, admin: Bool) {
-        self.dns = dns
-        self.policy = policy
-        self.admin = admin
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            path = head.uri
-            method = head.method
-        case .body:
-            break
-        case .end:
-            let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
-            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let path = self.path.split(separator: "?").first.map(String.init) ?? self.path
-            let method = self.method
-            if path.hasPrefix("/v1/policy/"), let policy {
-                let query = Self.queryItems(self.path)
-                let admin = self.admin
-                let promise = context.eventLoop.makePromise(of: (HTTPResponseStatus, String).self)
-                promise.completeWithTask { await PolicyAdmin.handle(method: method, path: path, query: query, policy: policy, admin: admin) }
-                promise.futureResult.whenSuccess { status, body in
-                    handler.value.respond(ctx.value, status: status, type: "application/json", body: body, head: method == .HEAD)
-                }
-                return
+            },
+            HostedEndpoint(methods: [.get, .head], path: "/health") { _ in .init(status: 200, contentType: "text/plain", body: Data("ok\n".utf8)) },
+        ]
+        if let policy {
+            // Policy changes only from this machine: explanations name TLP:AMBER sources and
+            // these calls take no key.
+            for (path, methods) in [
+                ("/v1/policy/check", [HTTPRequest.Method.get, .head]), ("/v1/policy/status", [.get, .head]), ("/v1/policy/reload", [.post]),
+                ("/v1/policy/rules", [.post, .delete]),
+            ] {
+                out.append(
+                    HostedEndpoint(methods: methods, path: path) { r in
+                        let (status, body) = await PolicyAdmin.handle(
+                            method: HTTPMethod(rawValue: r.method), path: r.path, query: r.query, policy: policy, admin: r.loopback)
+                        return .init(status: Int(status.code), contentType: "application/json", body: Data(body.utf8))
+                    })
             }
-            guard method == .GET || method == .HEAD else {
-                respond(context, status: .methodNotAllowed, type: "text/plain", body: "method not allowed\n", head: false)
-                return
-            }
-            switch path {
-            case "/metrics":
-                let dns = self.dns
-                let promise = context.eventLoop.makePromise(of: String.self)
-                let policy = self.policy
-                promise.completeWithTask { PrometheusText.render(try await dns.snapshots(), policy: policy?.status.withLock { $0 }) }
-                promise.futureResult.whenComplete { result in
-                    switch result {
-                    case .success(let text):
-                        handler.value.respond(
-                            ctx.value, status: .ok, type: "text/plain; version=0.0.4; charset=utf-8", body: text, head: method == .HEAD)
-                    case .failure:
-                        handler.value.respond(ctx.value, status: .serviceUnavailable, type: "text/plain", body: "unavailable\n", head: false)
-                    }
-                }
-            case "/health":
-                respond(context, status: .ok, type: "text/plain", body: "ok\n", head: method == .HEAD)
-            default:
-                respond(context, status: .notFound, type: "text/plain", body: "not found\n", head: method == .HEAD)
-            }
-        }
-    }
-
-    /// `?a=b&c=d`, percent- and plus-decoded.
-    static func queryItems(_ uri: String) -> [String: String] {
-        guard let q = uri.firstIndex(of: "?") else { return [:] }
-        var out: [String: String] = [:]
-        for pair in uri[uri.index(after: q)...].split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String {
-                (String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding) ?? String(s)
-            }
-            out[decode(kv[0])] = kv.count > 1 ? decode(kv[1]) : ""
         }
         return out
     }
 
-    func respond(_ context: ChannelHandlerContext, status: HTTPResponseStatus, type: String, body: String, head: Bool) {
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: type)
-        headers.add(name: "Content-Length", value: "\(body.utf8.count)")
-        headers.add(name: "X-Content-Type-Options", value: "nosniff")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-        if !head {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+    public func run() async throws {
+        let router = ControlRouter(hub: hub, hosted: endpoints(), logger: logger).build()
+        let host = address.ipAddress ?? "127.0.0.1"
+        let port = address.port ?? 8053
+        let logger = self.logger
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "Bulwark/\(Bulwark.version)"),
+            onServerRunning: { _ in
+                logger.info("control plane listening", metadata: ["address": "http://\(host.contains(":") ? "[\(host)]" : host):\(port)/"])
+            },
+            logger: logger)
+        do {
+            try await app.run()
+        } catch {
+            throw AppError(.startup, "control plane \(address): \(error)")
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 }

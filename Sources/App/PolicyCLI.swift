@@ -33,12 +33,20 @@ public enum PolicyCLI {
     }
 
     /// Sends a request to a running server's policy interface; returns the status and body.
-    public static func request(server: String, method: String, path: String, query: [String: String]) async throws -> (Int, String) {
+    public static func request(
+        server: String, method: String, path: String, query: [String: String], headers: [(String, String)] = [], body: Data? = nil
+    ) async throws -> (Int, String) {
         var comps = URLComponents()
         comps.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
         let q = comps.percentEncodedQuery.map { "?\($0)" } ?? ""
-        var request = HTTPClientRequest(url: "http://\(server)\(path)\(q)")
+        let base = server.contains("://") ? String(server.reversed().drop(while: { $0 == "/" }).reversed()) : "http://\(server)"
+        var request = HTTPClientRequest(url: "\(base)\(path)\(q)")
         request.method = .init(rawValue: method)
+        for (k, v) in headers { request.headers.add(name: k, value: v) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             let response = try await client.execute(request, timeout: .seconds(10))

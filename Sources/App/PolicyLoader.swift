@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import Policy
+import ThreatIntel
 
 /// How one source fared in the last build.
 public struct SourceStatus: Sendable, Equatable {
@@ -128,13 +129,33 @@ public struct PolicyLoader: Sendable {
         return out
     }
 
+    /// The threat-intel lists (one per category) with the active indicators' rules.
+    static func addIntel(_ rules: [IntelPolicyRule], to builder: inout SnapshotBuilder) {
+        var byCategory: [Policy.Category: [IntelPolicyRule]] = [:]
+        for r in rules { byCategory[r.category, default: []].append(r) }
+        for (i, info) in IntelLists.all.enumerated() {
+            builder.begin(info)
+            for r in byCategory[Policy.Category.allCases[i]] ?? [] {
+                guard let c = r.change else { continue }
+                switch c.target {
+                case .name(let n, let match):
+                    n.lowercasedWire.withUnsafeBytes { builder.name($0, match: match, action: .block, line: Int(c.ruleID)) }
+                case .prefix(let p):
+                    builder.address(p, action: .block, line: Int(c.ruleID))
+                }
+            }
+        }
+    }
+
     /// Is a parsed list too broken to replace the one in force?
     static func isBroken(rules: Int, skipped: Int) -> Bool {
         (rules == 0 && skipped > 0) || (skipped > rules && skipped >= 10)
     }
 
     /// Builds an engine from `contents` (a missing entry means: use the last good copy).
-    public func build(contents: [String: SourceContent], previous: [String: SourceStatus] = [:], generation: UInt64 = 0) -> (
+    public func build(
+        contents: [String: SourceContent], previous: [String: SourceStatus] = [:], generation: UInt64 = 0, intel: [IntelPolicyRule] = []
+    ) -> (
         PolicyEngine, [SourceStatus]
     ) {
         var loaded: [(SourceSpec, [UInt8]?, String?)] = []
@@ -153,7 +174,7 @@ public struct PolicyLoader: Sendable {
             bytes += b.count
             lines += b.withUnsafeBytes { p in p.reduce(0) { $0 + ($1 == 10 ? 1 : 0) } } + 1
         }
-        var builder = SnapshotBuilder(expectedNames: lines, arenaBytes: bytes + 2 * lines)
+        var builder = SnapshotBuilder(expectedNames: lines + intel.count, arenaBytes: bytes + 2 * lines + 24 * intel.count)
         var statuses: [SourceStatus] = []
         let now = Date()
         for (spec, fresh, error) in loaded {
@@ -192,6 +213,7 @@ public struct PolicyLoader: Sendable {
         }
         builder.begin(PolicySettings.localBlock)
         builder.begin(PolicySettings.localAllow)
+        Self.addIntel(intel, to: &builder)
         let engine = PolicyEngine(snapshot: builder.finish(), profiles: settings.profiles, config: settings.config, generation: generation)
         return (engine, statuses)
     }

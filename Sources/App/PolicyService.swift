@@ -7,6 +7,7 @@ import NIOCore
 import Policy
 import ServiceLifecycle
 import Synchronization
+import ThreatIntel
 import UnixSignals
 
 /// What the metrics endpoint and the admin calls see of the policy.
@@ -33,6 +34,13 @@ public actor PolicyService: Service {
     var stamps: [String: FileStamp] = [:]
     var nextFetch: [String: Date] = [:]
     var reloadRequested = false
+    /// Every active threat-intel rule, for full builds (set by the composition root).
+    var intelRules: (@Sendable () async -> [IntelPolicyRule])?
+    /// Bumped by every intel change: a build that read the rules before a change rebuilds again.
+    var intelVersion = 0
+    var intelRebuildRequested = false
+    /// Delta size above which the intel rules are folded into a new base.
+    public var foldThreshold = 50_000
     var persistPending = false
     /// A build left garbage (the old engine once the loops drop it, the list bytes): give the
     /// freed memory back to the system on the next round.
@@ -118,7 +126,7 @@ public actor PolicyService: Service {
     /// The lists a snapshot of the current configuration has (with the counts `e` has for them).
     static func expectedLists(_ settings: PolicySettings, from e: PolicyEngine) -> [ListInfo] {
         var out: [ListInfo] = []
-        for (i, info) in (settings.sources.map(\.info) + [PolicySettings.localBlock, PolicySettings.localAllow]).enumerated() {
+        for (i, info) in (settings.sources.map(\.info) + [PolicySettings.localBlock, PolicySettings.localAllow] + IntelLists.all).enumerated() {
             var l = info
             if i < e.snapshot.lists.count {
                 l.rules = e.snapshot.lists[i].rules
@@ -186,6 +194,8 @@ public actor PolicyService: Service {
             if reloadRequested {
                 reloadRequested = false
                 await rebuild(client: client, due: nil, reason: "reload")
+            } else if intelRebuildRequested {
+                await rebuild(client: nil, due: [], reason: "threat intel")
             } else if !changed.isEmpty {
                 await rebuild(client: client, due: due, reason: "changed: \((changed + due.sorted()).joined(separator: ", "))")
             } else if !due.isEmpty {
@@ -225,8 +235,13 @@ public actor PolicyService: Service {
             return
         }
         let start = ContinuousClock.now
-        let (base, statuses) = loader.build(contents: contents, previous: self.statuses, generation: engine.generation &+ 1)
+        intelRebuildRequested = false
+        let version = intelVersion
+        let intel = await intelRules?() ?? []
+        let (base, statuses) = loader.build(contents: contents, previous: self.statuses, generation: engine.generation &+ 1, intel: intel)
         let next = carryDelta(onto: base)
+        // An intel change arrived while the rules were read: build again with it.
+        if intelVersion != version { intelRebuildRequested = true }
         let elapsed = ContinuousClock.now - start
         for s in statuses {
             self.statuses[s.name] = s
@@ -250,13 +265,17 @@ public actor PolicyService: Service {
     /// The new base with the current delta's added rules (by list name) on top.
     func carryDelta(onto base: PolicyEngine) -> PolicyEngine {
         var e = base
+        let intelLists = Set(IntelLists.names)
         for r in engine.delta.nameRules {
             let list = engine.snapshot.lists[Int(r.list)].name
+            // The intel rules in force are in the new base already.
+            if intelLists.contains(list) && intelRules != nil { continue }
             let action: RuleAction = r.kind == .allow ? .allow : r.kind == .nodata ? .nodata : r.kind == .drop ? .drop : .block
             if let next = try? e.adding(name: Name(uncheckedWire: r.wire), match: r.match, action: action, list: list, ruleID: r.ruleID) { e = next }
         }
         for r in engine.delta.prefixRules {
             let list = engine.snapshot.lists[Int(r.list)].name
+            if intelLists.contains(list) && intelRules != nil { continue }
             if let next = try? e.adding(prefix: r.prefix, action: r.kind == .allow ? .allow : .block, list: list, ruleID: r.ruleID) { e = next }
         }
         return e
@@ -324,6 +343,34 @@ public actor PolicyService: Service {
 
     public func reload() async {
         reloadRequested = true
+    }
+
+    // MARK: threat intel
+
+    /// Where full builds get the active intel rules.
+    public func attachIntel(_ rules: @escaping @Sendable () async -> [IntelPolicyRule]) {
+        intelRules = rules
+    }
+
+    /// Applies intel rule changes through the delta and publishes them; a delta grown past
+    /// `foldThreshold` is folded into a new base in the background loop.
+    public func applyIntel(adding: [IntelPolicyRule], removing: [IntelPolicyRule]) {
+        intelVersion += 1
+        do {
+            let (next, skipped) = try engine.applying(removing: removing.compactMap(\.change), adding: adding.compactMap(\.change))
+            if !skipped.isEmpty { logger.warning("intel rules for unknown lists skipped", metadata: ["count": "\(skipped.count)"]) }
+            install(next)
+            persistPending = true
+            if next.delta.count > foldThreshold { intelRebuildRequested = true }
+        } catch {
+            logger.warning("intel change needs a rebuild", metadata: ["error": "\(error)"])
+            intelRebuildRequested = true
+        }
+    }
+
+    /// Rebuilds now with every active intel rule (no URL fetches).
+    public func rebuildForIntel() async {
+        await rebuild(client: nil, due: [], reason: "threat intel")
     }
 
     /// Rule ids of API/CLI rules: increasing, never reused (explanations stay unambiguous).

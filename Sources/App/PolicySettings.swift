@@ -1,6 +1,7 @@
 import DNSWire
 import NIOCore
 import Policy
+import ThreatIntel
 
 /// Where a list comes from.
 public enum SourceLocation: Sendable, Equatable, CustomStringConvertible {
@@ -73,7 +74,7 @@ public struct PolicySettings: Sendable {
         let defaultRefresh = raw.policyRefresh ?? 3600
         guard (10...604_800).contains(defaultRefresh) else { throw AppError(.config, "policy.refresh: 10 to 604800 seconds") }
 
-        var names: Set<String> = [localBlock.name, localAllow.name]
+        var names: Set<String> = Set([localBlock.name, localAllow.name] + IntelLists.names)
         for (i, r) in (raw.sources ?? []).enumerated() {
             let at = "policy.sources[\(i)]"
             guard let name = r.name, !name.isEmpty else { throw AppError(.config, "\(at): name is required") }
@@ -155,7 +156,9 @@ public struct PolicySettings: Sendable {
             for l in (r.lists ?? []) + (r.excludeLists ?? []) where !names.contains(l) {
                 throw AppError(.config, "\(where_): no source named '\(l)'")
             }
-            if let l = r.lists { profile.lists = l + [localBlock.name, localAllow.name] }
+            // The reserved lists (local rules, threat intel by category) stay in every profile;
+            // categories decide which of the intel lists apply.
+            if let l = r.lists { profile.lists = Array(Set(l + [localBlock.name, localAllow.name] + IntelLists.names)) }
             if let l = r.excludeLists { profile.excludedLists = l }
             p.profiles[index!] = profile
             for a in r.listen ?? [] {

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import Pipeline
 import Resolver
+import ThreatIntel
 
 /// Validated, normalised settings: what the server runs with.
 public struct Settings: Sendable {
@@ -32,6 +33,7 @@ public struct Settings: Sendable {
     /// Nameservers of resolv.conf skipped because they are this server.
     public var skippedSelf: [String] = []
     public var policy = PolicySettings()
+    public var intel: IntelSettings
     /// Profile index per entry of `listen`.
     public var listenerProfiles: [Int] = []
 
@@ -144,7 +146,9 @@ public struct Settings: Sendable {
             listen: listen, upstreams: upstreams, threads: threads == 0 ? max(1, coreCount) : threads,
             dataDirectory: raw.data ?? "./bulwark-data", metrics: metrics, logFormat: format, logLevel: level, allow: allow,
             cache: cache, forwarder: fwd, maxUDPSize: udpMax, udpEngine: engine, tcp: tcp, maxTCPConnections: maxConn,
-            drainTimeout: .milliseconds(Int64(drain)), skippedSelf: skipped)
+            drainTimeout: .milliseconds(Int64(drain)), skippedSelf: skipped,
+            intel: try IntelSettings.make(raw.intel, dataDirectory: raw.data ?? "./bulwark-data", environment: raw.intelKey))
+        if let db = raw.intelDatabase { settings.intel.databasePath = db }
         settings.listenIsDefault = raw.listen == nil && profileListeners.isEmpty
         settings.policy = policy
         settings.listenerProfiles = listenerProfiles

@@ -1,4 +1,5 @@
 import App
+import ThreatIntel
 import ArgumentParser
 import Foundation
 import DNSWire
@@ -22,7 +23,7 @@ struct BulwarkCommand: AsyncParsableCommand {
             flags win over the environment, which wins over the config file.
             """,
         version: Bulwark.version,
-        subcommands: [Serve.self, PolicyCommand.self],
+        subcommands: [Serve.self, PolicyCommand.self, IntelCommand.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -225,6 +226,114 @@ struct PolicyCommand: AsyncParsableCommand {
         @OptionGroup var common: Common
         func run() async throws {
             try await PolicyCommand.send(try common.server(server), "GET", "/v1/policy/status", [:])
+        }
+    }
+}
+
+struct IntelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "intel",
+        abstract: "Threat intelligence: explain, add, withdraw, sources, keys.",
+        subcommands: [Explain.self, Add.self, Withdraw.self, Sources.self, Key.self]
+    )
+
+    struct Remote: ParsableArguments {
+        @Option(name: .long, help: "Running server's control address ADDR:PORT (default: metrics address of the configuration).")
+        var server: String?
+        @Option(name: .long, help: "API key (default: BULWARK_INTEL_KEY).") var key: String?
+        @OptionGroup var common: PolicyCommand.Common
+
+        func apiKey() throws -> String {
+            if let key { return key }
+            if let k = ProcessInfo.processInfo.environment["BULWARK_INTEL_KEY"], !k.isEmpty { return k }
+            throw ValidationError("give --key or set BULWARK_INTEL_KEY")
+        }
+
+        func call(_ method: String, _ path: String, query: [String: String] = [:], body: Data? = nil) async throws {
+            let (status, text) = try await IntelCLI.call(
+                server: try common.server(server), key: try apiKey(), method: method, path: path, query: query, body: body)
+            print(text)
+            if status >= 300 { throw ExitCode(1) }
+        }
+    }
+
+    struct Explain: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every indicator that matches a name or address: source, organisation, event, tags, TLP, state and why.",
+            discussion: "Reads the data directory's database unless --server is given.")
+        @Argument(help: "Domain name, URL or IP address.") var name: String
+        @Flag(name: .long, help: "Print JSON.") var json = false
+        @OptionGroup var remote: Remote
+
+        func run() async throws {
+            let x: IntelExplanation
+            if remote.server != nil {
+                let (status, body) = try await IntelCLI.call(
+                    server: try remote.common.server(remote.server), key: try remote.apiKey(), method: "GET", path: "/api/v1/explain", query: ["name": name])
+                guard status == 200, let v = try? JSONDecoder().decode(IntelExplanation.self, from: Data(body.utf8)) else {
+                    FileHandleShim.stderr("bulwark: \(body)\n")
+                    throw ExitCode(1)
+                }
+                x = v
+            } else {
+                do {
+                    x = try await IntelCLI.explainLocally(name, settings: try remote.common.settings())
+                } catch let e as AppError {
+                    throw ValidationError(e.reason)
+                }
+            }
+            if json {
+                let e = JSONEncoder()
+                e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try e.encode(x), as: UTF8.self))
+                return
+            }
+            print("\(x.name): \(x.blocked ? "blocked by threat intel" : "no active indicator")")
+            for i in x.indicators {
+                var line = "  #\(i.id) \(i.value) (\(i.kind), \(i.matches ?? "")) \(i.state)"
+                if let r = i.reason { line += ": \(r)" }
+                print(line)
+                print("    categories \(i.categories.joined(separator: ",")); source \(i.source); org \(i.org ?? "-"); TLP \(i.tlp ?? "-")")
+                if let e = i.event_uuid { print("    event \(e) attribute \(i.attribute_uuid ?? "-") (\(i.misp_type ?? "?") \(i.original_value ?? ""))") }
+                if !i.tags.isEmpty { print("    tags \(i.tags.joined(separator: ", "))") }
+            }
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add an indicator to a running server (enforced at once).")
+        @Argument(help: "Domain (and its subdomains), IP address or prefix.") var value: String
+        @Option(name: .long, help: "Category (malware, phishing, botnet-c2, scam, …).") var category: String = "custom"
+        @Option(name: .long, help: "Comment.") var comment: String?
+        @OptionGroup var remote: Remote
+        func run() async throws {
+            var o: [String: String] = ["value": value, "category": category]
+            if let comment { o["comment"] = comment }
+            try await remote.call("POST", "/api/v1/indicators", body: try JSONEncoder().encode(o))
+        }
+    }
+
+    struct Withdraw: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Withdraw an indicator of a running server by id.")
+        @Argument(help: "Indicator id.") var id: Int64
+        @OptionGroup var remote: Remote
+        func run() async throws { try await remote.call("DELETE", "/api/v1/indicators/\(id)") }
+    }
+
+    struct Sources: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a running server's intel sources: last run, counts, errors.")
+        @OptionGroup var remote: Remote
+        func run() async throws { try await remote.call("GET", "/api/v1/sources") }
+    }
+
+    struct Key: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a new API key and print the configuration lines (with its SHA-256) that install it.")
+        @Option(name: .long, help: "Key name.") var name: String = "cert"
+        @Option(name: .long, help: "Organisation it acts for.") var org: String
+        @Option(name: .long, help: "admin, sync or reader.") var role: String = "sync"
+        func run() async throws {
+            guard ["admin", "sync", "reader"].contains(role) else { throw ValidationError("role: admin, sync or reader") }
+            print(IntelCLI.newKey(name: name, org: org, role: role), terminator: "")
         }
     }
 }
