@@ -22,6 +22,10 @@ final class SightingCollector: Service, Sendable {
     }
 
     func run() async throws {
+        await cancelWhenGracefulShutdown { await self.collect() }
+    }
+
+    func collect() async {
         var from = Date()
         while !Task.isCancelled {
             do {

@@ -545,6 +545,59 @@ def test_pull_errors_keep_last_good_and_recover(bulwark_factory, iknot, tmp_path
 
 
 # ---------------------------------------------------------------------------
+# (b2) Feeds: freetext, CSV and MISP feed folders
+
+
+def test_feeds_freetext_csv_and_misp_folder(bulwark_factory, iknot, tmp_path):
+    freetext = tmp_path / "hosts.txt"
+    freetext.write_text(f"# a freetext feed\nhxxp://ft-one[.]{I}/path\nft-two.{I}\n{IP_PULL}\nnot a host !!\n")
+    csv = tmp_path / "feed.csv"
+    csv.write_text(f"# id,first_seen,host,reporter\n1,2026-12-01,csv-one.{I},x\n2,2026-12-01,\"csv-two.{I}\",y\n")
+    folder = tmp_path / "mispfeed"
+    folder.mkdir()
+    now = int(time.time())
+    ev_uuid = "0f3c0000-0000-4000-8000-00000000feed"
+    event = {"Event": {"uuid": ev_uuid, "info": "feed event", "timestamp": str(now), "published": True, "date": "2026-12-01",
+                       "Orgc": {"name": "FEED-ORG", "uuid": "0f3c0000-0000-4000-8000-0000000000aa"}, "Tag": [{"name": "tlp:clear"}],
+                       "Attribute": [{"uuid": "0f3c0000-0000-4000-8000-000000000001", "type": "domain", "value": f"feed-dom.{I}",
+                                      "category": "Network activity", "to_ids": True, "timestamp": str(now)},
+                                     {"uuid": "0f3c0000-0000-4000-8000-000000000002", "type": "domain", "value": f"feed-gone.{I}",
+                                      "category": "Network activity", "to_ids": True, "timestamp": str(now)}]}}
+    (folder / f"{ev_uuid}.json").write_text(json.dumps(event))
+    (folder / "manifest.json").write_text(json.dumps({ev_uuid: {"info": "feed event", "timestamp": str(now), "Orgc": {"name": "FEED-ORG"},
+                                                                 "Tag": [{"name": "tlp:clear"}]}}))
+    b = start(bulwark_factory, iknot, tmp_path, sources=[
+        {"name": "ft", "type": "freetext", "path": str(freetext), "interval": "1s", "category": "malware"},
+        {"name": "csvfeed", "type": "csv", "path": str(csv), "columns": [3], "interval": "1s", "category": "phishing"},
+        {"name": "folder", "type": "misp-feed", "path": str(folder), "interval": "1s"},
+    # The test zone's TLD (bulwark) is not on the public suffix list, and freetext typing rejects
+    # names under unknown TLDs (like MISP's igfxtray.exe) when it has the list.
+    ], extra='  public-suffix-list: "off"\n')
+    for name in (f"ft-one.{I}", f"ft-two.{I}", f"csv-one.{I}", f"csv-two.{I}", f"feed-dom.{I}", f"www.feed-dom.{I}", f"pull-ip.{I}"):
+        wait_for(lambda: is_blocked(b, name), 10.0, f"{name} blocked by a feed")
+    assert resolves(b, f"csv-three.{I}")
+    assert indicator(b, f"csv-one.{I}")["categories"] == ["phishing"]
+    fd = indicator(b, f"feed-dom.{I}")
+    assert fd["source"] == "folder" and fd["org"] == "FEED-ORG" and fd["tlp"] == "clear" and fd["event_uuid"] == ev_uuid
+    st = source_status(b, "ft")
+    assert st["fetched"] >= 3 and st["active"] == 3 and not st["last_error"], st
+    # A feed that stops listing a name withdraws it; an event that drops an attribute, too.
+    freetext.write_text(f"ft-two.{I}\n{IP_PULL}\n")
+    event["Event"]["timestamp"] = str(now + 5)
+    event["Event"]["Attribute"] = event["Event"]["Attribute"][:1]
+    (folder / f"{ev_uuid}.json").write_text(json.dumps(event))
+    (folder / "manifest.json").write_text(json.dumps({ev_uuid: {"info": "feed event", "timestamp": str(now + 5)}}))
+    wait_for(lambda: resolves(b, f"ft-one.{I}"), 6.0, "name left the freetext feed: unblocked")
+    wait_for(lambda: resolves(b, f"feed-gone.{I}"), 6.0, "attribute left the feed event: unblocked")
+    assert indicator(b, f"ft-one.{I}")["state"] == "withdrawn"
+    assert is_blocked(b, f"ft-two.{I}") and is_blocked(b, f"feed-dom.{I}")
+    # A feed that turns to junk is refused: what it listed stays enforced, the status says why.
+    freetext.write_text("\n".join(f"junk line {i} !!" for i in range(50)) + "\n")
+    wait_for(lambda: source_status(b, "ft")["last_error"], 6.0, "junk feed refused")
+    assert is_blocked(b, f"ft-two.{I}")
+
+
+# ---------------------------------------------------------------------------
 # (c) Sightings back to the MISP source
 
 
