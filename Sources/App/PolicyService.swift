@@ -36,9 +36,11 @@ public actor PolicyService: Service {
     var reloadRequested = false
     /// Every active threat-intel rule, for full builds (set by the composition root).
     var intelRules: (@Sendable () async -> [IntelPolicyRule])?
-    /// Bumped by every intel change: a build that read the rules before a change rebuilds again.
-    var intelVersion = 0
+    /// Intel changes applied while a build reads the active rules: replayed onto its result, so
+    /// none is lost (replaying one the build already has is harmless).
+    var intelReplay: [(adding: [RuleChange], removing: [RuleChange])]?
     var intelRebuildRequested = false
+    var rebuilding = false
     /// Delta size above which the intel rules are folded into a new base.
     public var foldThreshold = 50_000
     var persistPending = false
@@ -213,6 +215,14 @@ public actor PolicyService: Service {
     /// Rebuilds the base from every source (fetching the URLs in `due`, or all when nil), keeps
     /// the delta's rules on top, publishes and persists.
     func rebuild(client: HTTPClient?, due: Set<String>?, reason: String, onlyIfChanged: Bool = false) async {
+        // One build at a time (the hub's requests come in while the loop may be building): a
+        // request during a build becomes a build right after it.
+        guard !rebuilding else {
+            if due == nil { reloadRequested = true } else { intelRebuildRequested = true }
+            return
+        }
+        rebuilding = true
+        defer { rebuilding = false }
         var filesChanged = false
         for spec in settings.sources {
             if case .file(let p) = spec.location {
@@ -236,12 +246,14 @@ public actor PolicyService: Service {
         }
         let start = ContinuousClock.now
         intelRebuildRequested = false
-        let version = intelVersion
+        intelReplay = []
         let intel = await intelRules?() ?? []
         let (base, statuses) = loader.build(contents: contents, previous: self.statuses, generation: engine.generation &+ 1, intel: intel)
-        let next = carryDelta(onto: base)
-        // An intel change arrived while the rules were read: build again with it.
-        if intelVersion != version { intelRebuildRequested = true }
+        var next = carryDelta(onto: base)
+        for change in intelReplay ?? [] {
+            if let e = try? next.applying(removing: change.removing, adding: change.adding).engine { next = e }
+        }
+        intelReplay = nil
         let elapsed = ContinuousClock.now - start
         for s in statuses {
             self.statuses[s.name] = s
@@ -355,9 +367,11 @@ public actor PolicyService: Service {
     /// Applies intel rule changes through the delta and publishes them; a delta grown past
     /// `foldThreshold` is folded into a new base in the background loop.
     public func applyIntel(adding: [IntelPolicyRule], removing: [IntelPolicyRule]) {
-        intelVersion += 1
+        let add = adding.compactMap(\.change)
+        let remove = removing.compactMap(\.change)
+        intelReplay?.append((add, remove))
         do {
-            let (next, skipped) = try engine.applying(removing: removing.compactMap(\.change), adding: adding.compactMap(\.change))
+            let (next, skipped) = try engine.applying(removing: remove, adding: add)
             if !skipped.isEmpty { logger.warning("intel rules for unknown lists skipped", metadata: ["count": "\(skipped.count)"]) }
             install(next)
             persistPending = true
