@@ -54,8 +54,11 @@ struct UpstreamExchangeTests {
                     }
                 }
                 _ = result
+                // The garbage answer was sent (the query arrived) and ignored: the exchange
+                // ended by its timeout, not by the answer. (No upper bound on the wall clock:
+                // under load it says nothing about the code.)
+                #expect(fake.udpQueries == 1)
                 #expect(seconds >= 0.09)
-                #expect(seconds < 1)
             }
         }
     }
@@ -63,7 +66,7 @@ struct UpstreamExchangeTests {
     @Test func udpToAClosedPortFailsFastWithNetworkError() async throws {
         let dead = try await FakeUpstream.deadAddress()
         try await withEventLoop { loop in
-            let (error, seconds) = await elapsedSeconds { () async -> TransportError? in
+            let (error, _) = await elapsedSeconds { () async -> TransportError? in
                 do {
                     _ = try await UpstreamExchange.udp(
                         P.encode(Self.query), to: dead, on: loop, timeout: .seconds(5), accept: Self.accept
@@ -73,8 +76,8 @@ struct UpstreamExchangeTests {
                     return error as? TransportError
                 }
             }
+            // A network error, not the 5 s timeout: the ICMP refusal ended the exchange.
             #expect(error?.code == .network)
-            #expect(seconds < 1)
         }
     }
 
