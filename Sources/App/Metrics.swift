@@ -157,10 +157,11 @@ public final class ControlServer: Service, Sendable {
     func endpoints() -> [HostedEndpoint] {
         let dns = self.dns
         let policy = self.policy
+        let hub = self.hub
         var out: [HostedEndpoint] = [
             HostedEndpoint(methods: [.get, .head], path: "/metrics") { _ in
                 do {
-                    let text = PrometheusText.render(try await dns.snapshots(), policy: policy?.status.withLock { $0 })
+                    let text = PrometheusText.render(try await dns.snapshots(), policy: policy?.status.withLock { $0 }) + (await hub.prometheusText())
                     return .init(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Data(text.utf8))
                 } catch {
                     return .init(status: 503, contentType: "text/plain", body: Data("unavailable\n".utf8))

@@ -239,3 +239,36 @@ extension IntelHub {
         }
     }
 }
+
+extension IntelHub {
+    /// The hub's metrics in the Prometheus text format: indicators by state, and per source
+    /// the last success, whether the last run failed, and its active indicators.
+    public func prometheusText() async -> String {
+        var s = ""
+        do {
+            let all = try await store.indicators.counts(sourceID: nil)
+            s += "# HELP bulwark_intel_indicators Threat-intel indicators by state.\n# TYPE bulwark_intel_indicators gauge\n"
+            for (state, n) in [("active", all.active), ("suppressed", all.suppressed), ("expired", all.expired), ("withdrawn", all.withdrawn)] {
+                s += "bulwark_intel_indicators{state=\"\(state)\"} \(n)\n"
+            }
+            let sources = try await store.sources.all()
+            s += "# HELP bulwark_intel_source_active Active indicators per source.\n# TYPE bulwark_intel_source_active gauge\n"
+            var failing = ""
+            var success = ""
+            for src in sources {
+                let label = src.name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                let c = try await store.indicators.counts(sourceID: src.id)
+                s += "bulwark_intel_source_active{source=\"\(label)\"} \(c.active)\n"
+                failing += "bulwark_intel_source_failing{source=\"\(label)\"} \(src.lastError == nil ? 0 : 1)\n"
+                if let t = src.lastSuccess { success += "bulwark_intel_source_last_success_seconds{source=\"\(label)\"} \(Int(t.timeIntervalSince1970))\n" }
+            }
+            s += "# HELP bulwark_intel_source_failing 1 when the source's last run failed (its indicators stay enforced).\n"
+            s += "# TYPE bulwark_intel_source_failing gauge\n" + failing
+            s += "# HELP bulwark_intel_source_last_success_seconds When the source last ran without error (Unix time).\n"
+            s += "# TYPE bulwark_intel_source_last_success_seconds gauge\n" + success
+        } catch {
+            logger.warning("intel metrics unavailable", metadata: ["error": "\(error)"])
+        }
+        return s
+    }
+}

@@ -595,6 +595,11 @@ def test_feeds_freetext_csv_and_misp_folder(bulwark_factory, iknot, tmp_path):
     freetext.write_text("\n".join(f"junk line {i} !!" for i in range(50)) + "\n")
     wait_for(lambda: source_status(b, "ft")["last_error"], 6.0, "junk feed refused")
     assert is_blocked(b, f"ft-two.{I}")
+    text, _ = b.metrics_text()
+    assert 'bulwark_intel_source_failing{source="ft"} 1' in text
+    assert 'bulwark_intel_source_failing{source="folder"} 0' in text
+    assert 'bulwark_intel_source_active{source="folder"} 1' in text
+    assert 'bulwark_intel_indicators{state="withdrawn"} 2' in text
 
 
 # ---------------------------------------------------------------------------
