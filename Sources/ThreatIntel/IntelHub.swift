@@ -131,7 +131,7 @@ public actor IntelHub: Service {
                 result = try await pullMISP(spec, source: &source, client: client, full: full)
             case .mispFeed:
                 result = try await pullMISPFeed(spec, source: source, client: client)
-            case .freetext, .csv:
+            case .freetext, .csv, .rpz, .hosts, .domains, .adblock:
                 result = try await pullListFeed(spec, source: source, client: client)
             }
             source.lastSuccess = Date()

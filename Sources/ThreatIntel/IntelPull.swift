@@ -191,15 +191,20 @@ extension IntelHub {
         }
     }
 
-    /// A freetext or CSV feed: every run is a full copy, so what it no longer lists is
+    /// A freetext, CSV or list-format feed: every run is a full copy, so what it no longer lists is
     /// withdrawn. A run where most lines are junk is refused (the previous copy stays).
     func pullListFeed(_ spec: IntelSourceSpec, source: SourceRecord, client: HTTPClient) async throws(IntelError) -> IngestResult {
         let data = try await fetch(spec, client: client)
         let text = String(decoding: data, as: UTF8.self)
-        let parsed =
-            spec.kind == .csv
-            ? CSVFeedParser.parse(text, columns: spec.csvColumns, delimiter: spec.csvDelimiter, psl: planner.guardrail.psl)
-            : FreetextParser.parse(text, psl: planner.guardrail.psl)
+        let parsed: [(line: Int, result: Result<IntelValue, IntelRejection>)]
+        switch spec.kind {
+        case .csv: parsed = CSVFeedParser.parse(text, columns: spec.csvColumns, delimiter: spec.csvDelimiter, psl: planner.guardrail.psl)
+        case .rpz: parsed = IntelListCollector.parse(data, format: .rpz)
+        case .hosts: parsed = IntelListCollector.parse(data, format: .hosts)
+        case .domains: parsed = IntelListCollector.parse(data, format: .domains)
+        case .adblock: parsed = IntelListCollector.parse(data, format: .adblock)
+        default: parsed = FreetextParser.parse(text, psl: planner.guardrail.psl)
+        }
         var cands: [IntelCandidate] = []
         var rejected: [String] = []
         var seen = Set<IntelValue>()

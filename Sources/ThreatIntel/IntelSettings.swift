@@ -33,6 +33,8 @@ public struct IntelSourceSpec: Sendable, Equatable {
         case freetext
         /// CSV with the indicator in chosen columns.
         case csv
+        /// The policy's list formats, as feeds of indicators.
+        case rpz, hosts, domains, adblock
     }
     public var name: String
     public var kind: Kind

@@ -17,6 +17,8 @@ Needs knotd, the bulwark binary and pymisp: missing ones skip locally, fail with
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import random
 import subprocess
@@ -566,7 +568,18 @@ def test_feeds_freetext_csv_and_misp_folder(bulwark_factory, iknot, tmp_path):
     (folder / f"{ev_uuid}.json").write_text(json.dumps(event))
     (folder / "manifest.json").write_text(json.dumps({ev_uuid: {"info": "feed event", "timestamp": str(now), "Orgc": {"name": "FEED-ORG"},
                                                                  "Tag": [{"name": "tlp:clear"}]}}))
+    # The policy's list formats as feeds: a hosts file over HTTP, an RPZ zone from a file.
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "hosts").write_text(f"0.0.0.0 hosts-one.{I}\n0.0.0.0 hosts-two.{I} # comment\n")
+    rpz = tmp_path / "feed.rpz"
+    rpz.write_text(f"$TTL 60\n@ SOA localhost. root.localhost. 1 3600 600 86400 60\n@ NS localhost.\n"
+                   f"rpz-exact.{I} CNAME .\n*.rpz-wild.{I} CNAME .\nrpz-pass.{I} CNAME rpz-passthru.\n")
+    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(web)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     b = start(bulwark_factory, iknot, tmp_path, sources=[
+        {"name": "hostsfeed", "type": "hosts", "url": f"http://{LOOPBACK}:{server.server_address[1]}/hosts", "interval": "1s"},
+        {"name": "rpzfeed", "type": "rpz", "path": str(rpz), "interval": "1s", "category": "botnet-c2"},
         {"name": "ft", "type": "freetext", "path": str(freetext), "interval": "1s", "category": "malware"},
         {"name": "csvfeed", "type": "csv", "path": str(csv), "columns": [3], "interval": "1s", "category": "phishing"},
         {"name": "folder", "type": "misp-feed", "path": str(folder), "interval": "1s"},
@@ -575,7 +588,13 @@ def test_feeds_freetext_csv_and_misp_folder(bulwark_factory, iknot, tmp_path):
     ], extra='  public-suffix-list: "off"\n')
     for name in (f"ft-one.{I}", f"ft-two.{I}", f"csv-one.{I}", f"csv-two.{I}", f"feed-dom.{I}", f"www.feed-dom.{I}", f"pull-ip.{I}"):
         wait_for(lambda: is_blocked(b, name), 10.0, f"{name} blocked by a feed")
+    for name in (f"hosts-one.{I}", f"www.hosts-two.{I}", f"rpz-exact.{I}", f"a.rpz-wild.{I}"):
+        wait_for(lambda: is_blocked(b, name), 10.0, f"{name} blocked by a list-format feed")
     assert resolves(b, f"csv-three.{I}")
+    assert resolves(b, f"sub.rpz-exact.{I}")  # an RPZ owner without *. is that name only
+    assert resolves(b, f"rpz-pass.{I}")  # passthru is not an indicator
+    assert indicator(b, f"rpz-exact.{I}")["kind"] == "hostname" and indicator(b, f"rpz-exact.{I}")["categories"] == ["botnet-c2"]
+    assert source_status(b, "hostsfeed")["active"] == 2
     assert indicator(b, f"csv-one.{I}")["categories"] == ["phishing"]
     fd = indicator(b, f"feed-dom.{I}")
     assert fd["source"] == "folder" and fd["org"] == "FEED-ORG" and fd["tlp"] == "clear" and fd["event_uuid"] == ev_uuid
@@ -600,6 +619,7 @@ def test_feeds_freetext_csv_and_misp_folder(bulwark_factory, iknot, tmp_path):
     assert 'bulwark_intel_source_failing{source="folder"} 0' in text
     assert 'bulwark_intel_source_active{source="folder"} 1' in text
     assert 'bulwark_intel_indicators{state="withdrawn"} 2' in text
+    server.shutdown()
 
 
 # ---------------------------------------------------------------------------
