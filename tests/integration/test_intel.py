@@ -653,6 +653,14 @@ def test_sightings_reported_when_enough_clients(bulwark_factory, iknot, tmp_path
     assert reported(emu.attribute(few), few) == [], "only two distinct clients: no sighting"
     # No sighting storm: one report per interval at most.
     assert len(reported(many_attr, many)) <= 2
+    # A false-positive report through the API: suppressed here at once, and sent to the source
+    # as a type-1 sighting.
+    status, body = rest(b, "POST", f"/api/v1/indicators/{indicator(b, many)['id']}/false-positive", {"comment": "our customer's site"})
+    assert status == 200 and body["state"] == "suppressed", body
+    assert resolves(b, many)
+    fp = lambda: [s for s in emu.sightings if s["type"] == "1" and many_attr["uuid"] in (s["uuid"], s["path"])]
+    got, _ = wait_for(fp, 3 * 2 + 2, "a type-1 sighting for the false positive", interval=0.1)
+    assert "false positive" in got[0]["source"].lower(), got
 
 
 # ---------------------------------------------------------------------------
