@@ -104,8 +104,12 @@ extension IntelHub {
     public func explain(_ query: String, caller: IntelCaller? = nil) async throws(IntelError) -> IntelExplanation {
         let trimmed = query.trimmingCharacters(in: .whitespaces)
         var keys: [(String, String)] = []
-        if let ip = IntelNormalizer.parseIP(trimmed) {
+        if let ip = IntelNormalizer.parseIP(trimmed), let a = IntelIP.parse(ip) {
+            // The address itself, and every prefix that contains it (as stored: network/length).
             keys = [(ip, "address")]
+            for len in stride(from: a.bitWidth, through: 0, by: -1) {
+                keys.append((IntelCIDR(network: a.masked(len), length: len).text, "address range"))
+            }
         } else if let name = IntelNormalizer.normalizeName(trimmed) ?? IntelNormalizer.hostFromURL(trimmed) {
             var labels = name.split(separator: ".")
             keys.append((name, "exact"))

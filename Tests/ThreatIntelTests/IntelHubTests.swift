@@ -56,6 +56,21 @@ func candidate(_ value: String, _ kind: IntelValueKind = .domain, ref: String = 
         #expect(dom.list == "intel-malware")
     }
 
+    @Test func explainFindsTheRangesThatContainAnAddress() async throws {
+        let (h, _, store) = try await hub()
+        let src = try await store.sources.ensure(name: "f", type: "freetext", url: nil, orgID: nil)
+        _ = try await h.ingest(
+            [candidate("198.51.100.0/24", .cidr), candidate("2001:db8::/32", .cidr), candidate("198.51.100.7", .ip), candidate("203.0.113.0/24", .cidr)],
+            source: src, actor: "t")
+        let x = try await h.explain("198.51.100.7")
+        #expect(x.blocked)
+        #expect(Set(x.indicators.map(\.value)) == ["198.51.100.7", "198.51.100.0/24"])
+        #expect(x.indicators.first { $0.kind == "cidr" }?.matches == "address range")
+        let y = try await h.explain("2001:db8:1::5")
+        #expect(y.indicators.map(\.value) == ["2001:db8::/32"])
+        #expect(try await h.explain("192.0.2.1").indicators.isEmpty)
+    }
+
     @Test func aRuleStaysWhileAnotherSourceStillListsIt() async throws {
         let (h, sink, store) = try await hub()
         let a = try await store.sources.ensure(name: "a", type: "misp", url: nil, orgID: nil)
