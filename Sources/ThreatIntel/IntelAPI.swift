@@ -217,7 +217,16 @@ extension IntelHub {
     /// queued as a type-1 sighting for its source.
     public func falsePositive(id: Int64, comment: String?, caller: IntelCaller) async throws(IntelError) -> IndicatorView {
         let v = try await indicator(id: id, caller: caller)
-        _ = try await setState(ids: [id], to: .suppressed, reason: "false positive reported by \(caller.org.name)\(comment.map { ": \($0)" } ?? "")", actor: caller.actor)
+        // Every indicator of that value, from any source: the value is what was judged.
+        let same: [Int64]
+        do {
+            same = try await store.indicators.find(values: [v.value]).filter { $0.kind.rawValue == v.kind && $0.state != .withdrawn }.compactMap(\.id)
+        } catch {
+            throw IntelError(.storage, "\(error)")
+        }
+        _ = try await setState(
+            ids: Array(Set(same + [id])), to: .suppressed, reason: "\(Self.falsePositivePrefix)\(caller.org.name)\(comment.map { ": \($0)" } ?? "")",
+            actor: caller.actor)
         do {
             _ = try await store.sightings.add(SightingRecord(indicatorID: id, value: v.value, type: 1, source: caller.org.name, orgID: caller.org.id))
         } catch {

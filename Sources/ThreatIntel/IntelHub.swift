@@ -47,6 +47,9 @@ public actor IntelHub: Service {
 
     public func attach(_ sink: any IntelPolicySink) { self.sink = sink }
 
+    /// How the reason of a false-positive suppression starts (it sticks across re-ingests).
+    static let falsePositivePrefix = "false positive reported by "
+
     public nonisolated var warninglistCount: Int { planner.guardrail.warninglists.appliedCount }
 
     // MARK: running
@@ -174,9 +177,23 @@ public actor IntelHub: Service {
         result.received = candidates.count
         guard let sourceID = source.id, !candidates.isEmpty else { return result }
         let now = Date()
-        let records = candidates.map { planner.record($0, sourceID: sourceID, now: now) }
+        var records = candidates.map { planner.record($0, sourceID: sourceID, now: now) }
         let changes: [IndicatorChange]
         do {
+            // A value reported as a false positive stays suppressed, whichever source sends it
+            // again (the report is the operator's judgement of the value).
+            let reported = try await store.indicators.find(values: Array(Set(records.map(\.value)))).filter {
+                $0.state == .suppressed && ($0.stateReason ?? "").hasPrefix(Self.falsePositivePrefix)
+            }
+            if !reported.isEmpty {
+                let why = Dictionary(reported.map { ($0.value, $0.stateReason!) }, uniquingKeysWith: { a, _ in a })
+                for i in records.indices where records[i].state == .active || records[i].state == .expired {
+                    if let w = why[records[i].value] {
+                        records[i].state = .suppressed
+                        records[i].stateReason = w
+                    }
+                }
+            }
             changes = try await store.indicators.upsert(records)
         } catch {
             throw IntelError(.storage, "storing indicators: \(error)")

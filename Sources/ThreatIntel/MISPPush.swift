@@ -455,7 +455,7 @@ extension IntelHub {
                 throw IntelError(.storage, "\(error)")
             }
         case 1:
-            _ = try await setState(ids: ids, to: .suppressed, reason: "false positive reported by \(caller.org.name)", actor: caller.actor)
+            _ = try await setState(ids: ids, to: .suppressed, reason: "\(Self.falsePositivePrefix)\(caller.org.name)", actor: caller.actor)
         default:
             _ = try await setState(ids: ids, to: .expired, reason: "expiration sighting from \(caller.org.name)", actor: caller.actor)
         }

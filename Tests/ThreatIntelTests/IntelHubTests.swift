@@ -123,6 +123,30 @@ func candidate(_ value: String, _ kind: IntelValueKind = .domain, ref: String = 
         #expect(old.indicators.first?.state == "withdrawn" && !old.blocked)
     }
 
+    @Test func aFalsePositiveReportSticksWhenTheSourceSendsTheValueAgain() async throws {
+        let (h, sink, store) = try await hub()
+        let a = try await store.sources.ensure(name: "a", type: "misp", url: nil, orgID: nil)
+        let b = try await store.sources.ensure(name: "b", type: "freetext", url: nil, orgID: nil)
+        _ = try await h.ingest([candidate("ours.example", ref: "u1")], source: a, actor: "t")
+        _ = try await h.ingest([candidate("ours.example")], source: b, actor: "t")
+        let id = try #require(try await store.indicators.find(values: ["ours.example"]).first?.id)
+        let caller = IntelCaller(keyName: "k", org: try await store.organisations.ensure(name: "TELCO", uuid: nil), role: .admin)
+        let v = try await h.falsePositive(id: id, comment: "our portal", caller: caller)
+        #expect(v.state == "suppressed")
+        // Both sources' indicators are suppressed: the rule is gone.
+        #expect(!(try await h.explain("ours.example").blocked))
+        await sink.reset()
+        // The MISP source edits its attribute (a newer timestamp): it stays suppressed.
+        var again = candidate("ours.example", ref: "u1")
+        again.sourceTimestamp = Int64(Date().timeIntervalSince1970)
+        let r = try await h.ingest([again], source: a, actor: "t")
+        #expect(r.suppressed == 1 && r.accepted == 0)
+        #expect(await sink.adds.isEmpty)
+        let x = try await h.explain("ours.example")
+        #expect(x.indicators.allSatisfy { $0.reason?.contains("false positive reported by TELCO") == true })
+        #expect(try await store.sightings.unreported(type: 1, limit: 10).count == 1)
+    }
+
     @Test func hitsBelowTheClientThresholdAreNeitherKeptNorSent() async throws {
         let (h, _, store) = try await hub { $0.sightingMinClients = 3 }
         let src = try await store.sources.ensure(name: "f", type: "freetext", url: nil, orgID: nil)
