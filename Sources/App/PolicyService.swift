@@ -41,6 +41,8 @@ public actor PolicyService: Service {
     var intelReplay: [(adding: [RuleChange], removing: [RuleChange])]?
     var intelRebuildRequested = false
     var rebuilding = false
+    /// URL sources whose fetch was asked for while a build ran: fetched on the next round.
+    var pendingFetch: Set<String> = []
     /// Delta size above which the intel rules are folded into a new base.
     public var foldThreshold = 50_000
     var persistPending = false
@@ -183,7 +185,8 @@ public actor PolicyService: Service {
                 Self.releaseFreedMemory()
             }
             let now = Date()
-            var due: Set<String> = []
+            var due: Set<String> = pendingFetch
+            pendingFetch = []
             var changed: [String] = []
             for spec in settings.sources {
                 switch spec.location {
@@ -197,7 +200,7 @@ public actor PolicyService: Service {
                 reloadRequested = false
                 await rebuild(client: client, due: nil, reason: "reload")
             } else if intelRebuildRequested {
-                await rebuild(client: nil, due: [], reason: "threat intel")
+                await rebuild(client: client, due: due, reason: due.isEmpty ? "threat intel" : "threat intel; fetch: \(due.sorted().joined(separator: ", "))")
             } else if !changed.isEmpty {
                 await rebuild(client: client, due: due, reason: "changed: \((changed + due.sorted()).joined(separator: ", "))")
             } else if !due.isEmpty {
@@ -218,7 +221,12 @@ public actor PolicyService: Service {
         // One build at a time (the hub's requests come in while the loop may be building): a
         // request during a build becomes a build right after it.
         guard !rebuilding else {
-            if due == nil { reloadRequested = true } else { intelRebuildRequested = true }
+            if let due {
+                pendingFetch.formUnion(due)
+                if due.isEmpty { intelRebuildRequested = true }
+            } else {
+                reloadRequested = true
+            }
             return
         }
         rebuilding = true
