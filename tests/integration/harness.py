@@ -56,11 +56,21 @@ def bulwark_binary() -> Path:
 # Ports
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(host: str = LOOPBACK) -> int:
-    """A port that is free for both UDP and TCP on `host` right now."""
+    """A port that is free for both UDP and TCP on `host` right now, below the kernel's
+    ephemeral range: a port in it can be taken by any outgoing socket (an upstream query, an
+    HTTP client) between this check and the server's bind."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    high = max(10000, min(_ephemeral_low(), 61000) - 1)
     for _ in range(200):
-        port = random.randint(20000, 60999)
+        port = random.randint(10000, high)
         t = socket.socket(family, socket.SOCK_STREAM)
         u = socket.socket(family, socket.SOCK_DGRAM)
         try:
