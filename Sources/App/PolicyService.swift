@@ -217,7 +217,7 @@ public actor PolicyService: Service {
 
     /// Rebuilds the base from every source (fetching the URLs in `due`, or all when nil), keeps
     /// the delta's rules on top, publishes and persists.
-    func rebuild(client: HTTPClient?, due: Set<String>?, reason: String, onlyIfChanged: Bool = false) async {
+    func rebuild(client: HTTPClient?, due: Set<String>?, reason: String, onlyIfChanged: Bool = false, intel given: [IntelPolicyRule]? = nil) async {
         // One build at a time (the hub's requests come in while the loop may be building): a
         // request during a build becomes a build right after it.
         guard !rebuilding else {
@@ -254,8 +254,14 @@ public actor PolicyService: Service {
         }
         let start = ContinuousClock.now
         intelRebuildRequested = false
-        intelReplay = []
-        let intel = await intelRules?() ?? []
+        // The replay log starts where the rules are read (the caller read them when it gives them).
+        if given == nil { intelReplay = [] }
+        var intel: [IntelPolicyRule] = []
+        if let given {
+            intel = given
+        } else if let rules = intelRules {
+            intel = await rules()
+        }
         let (base, statuses) = loader.build(contents: contents, previous: self.statuses, generation: engine.generation &+ 1, intel: intel)
         var next = carryDelta(onto: base)
         for change in intelReplay ?? [] {
@@ -390,8 +396,24 @@ public actor PolicyService: Service {
         }
     }
 
-    /// Rebuilds now with every active intel rule (no URL fetches).
+    /// Rebuilds now with every active intel rule (no URL fetches); nothing to do when there
+    /// are none and the policy has none either (a fresh start: no second build of the lists).
     public func rebuildForIntel() async {
+        if let rules = intelRules, !rebuilding {
+            intelReplay = []
+            let active = await rules()
+            let intelLists = Set(IntelLists.names)
+            let inForce =
+                engine.snapshot.lists.contains { intelLists.contains($0.name) && $0.rules > 0 }
+                || engine.delta.nameRules.contains { intelLists.contains(engine.snapshot.lists[Int($0.list)].name) }
+                || engine.delta.prefixRules.contains { intelLists.contains(engine.snapshot.lists[Int($0.list)].name) }
+            if active.isEmpty && !inForce && intelReplay?.isEmpty != false {
+                intelReplay = nil
+                return
+            }
+            await rebuild(client: nil, due: [], reason: "threat intel", intel: active)
+            return
+        }
         await rebuild(client: nil, due: [], reason: "threat intel")
     }
 
