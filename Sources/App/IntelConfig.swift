@@ -30,7 +30,7 @@ public struct RawIntel: Sendable, Equatable {
     static let keyKeys: Set<String> = ["name", "org", "role", "key", "sha256"]
     static let sourceKeys: Set<String> = [
         "name", "type", "url", "path", "key", "interval", "overlap", "page-size", "reconcile", "category", "types", "tags", "orgs", "to-ids",
-        "published", "org", "columns", "delimiter", "tlp",
+        "published", "org", "columns", "delimiter", "tlp", "lifetime",
     ]
 
     static func parse(_ node: Node) throws -> RawIntel {
@@ -235,6 +235,7 @@ extension IntelSettings {
                 spec.csvDelimiter = d.first!
             }
             spec.tlp = f["tlp"]
+            if let v = f["lifetime"] { spec.lifetime = max(1, try Durations.parse(v, "\(path).lifetime")) }
             s.sources.append(spec)
         }
         return s

@@ -89,7 +89,7 @@ struct IngestPlanner: Sendable {
 
     /// The record for a candidate: withdrawn when deleted or not actionable at the source,
     /// suppressed by the guard, expired when its validity already ran out, else active.
-    func record(_ c: IntelCandidate, sourceID: Int64, now: Date) -> IndicatorRecord {
+    func record(_ c: IntelCandidate, sourceID: Int64, now: Date, lifetime: TimeInterval? = nil) -> IndicatorRecord {
         let kind = IndicatorKind(c.value.kind)
         var categories = c.categories
         if categories.isEmpty { categories = ["custom"] }
@@ -98,7 +98,7 @@ struct IngestPlanner: Sendable {
             distribution: c.distribution, toIDS: c.toIDS, eventUUID: c.eventUUID, eventID: c.eventID,
             attributeUUID: c.ref.isEmpty ? nil : c.ref, originalType: c.originalType, originalValue: c.originalValue, orgName: c.orgName,
             comment: c.comment, firstSeen: c.firstSeen, lastSeen: c.lastSeen, sourceTimestamp: c.sourceTimestamp, createdAt: now, updatedAt: now)
-        r.validUntil = validUntil(r, now: now)
+        r.validUntil = validUntil(r, now: now, lifetime: lifetime)
         if c.deleted {
             r.state = .withdrawn
             r.stateReason = "deleted at the source"
@@ -115,13 +115,14 @@ struct IngestPlanner: Sendable {
         return r
     }
 
-    /// Last seen (or the source's edit time, or now) plus the category's lifetime; with decay
+    /// Last seen (or the source's edit time, or now) plus the source's lifetime, else the
+    /// category's; with decay
     /// on, the earlier of that and the time the MISP decay score crosses its threshold.
-    func validUntil(_ r: IndicatorRecord, now: Date) -> Date {
+    func validUntil(_ r: IndicatorRecord, now: Date, lifetime: TimeInterval? = nil) -> Date {
         var seen = r.lastSeen ?? r.sourceTimestamp.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now
         if seen > now { seen = now }
         let category = IntelLists.category(r.categories)
-        var until = seen.addingTimeInterval(settings.lifetime(category: category.description))
+        var until = seen.addingTimeInterval(lifetime ?? settings.lifetime(category: category.description))
         if settings.decay {
             let model: DecayModel = category == .phishing ? .phishing : .nidsSimple
             until = min(until, model.expiry(from: seen, base: model.defaultBase))

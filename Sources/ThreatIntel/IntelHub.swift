@@ -177,7 +177,8 @@ public actor IntelHub: Service {
         result.received = candidates.count
         guard let sourceID = source.id, !candidates.isEmpty else { return result }
         let now = Date()
-        var records = candidates.map { planner.record($0, sourceID: sourceID, now: now) }
+        let lifetime = settings.sources.first { $0.name == source.name }?.lifetime
+        var records = candidates.map { planner.record($0, sourceID: sourceID, now: now, lifetime: lifetime) }
         let changes: [IndicatorChange]
         do {
             // A value reported as a false positive stays suppressed, whichever source sends it

@@ -61,6 +61,8 @@ public struct IntelSourceSpec: Sendable, Equatable {
     public var csvDelimiter: Character = ","
     /// TLP of a feed without tags.
     public var tlp: String?
+    /// Validity after last seen for this source's indicators (else the category's).
+    public var lifetime: TimeInterval?
 
     public init(name: String, kind: Kind) {
         self.name = name

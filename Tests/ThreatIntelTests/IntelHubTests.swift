@@ -107,6 +107,20 @@ func candidate(_ value: String, _ kind: IntelValueKind = .domain, ref: String = 
         #expect(x.indicators.first?.state == "expired" && x.indicators.first?.reason?.contains("valid until") == true)
     }
 
+    @Test func aSourceLifetimeOverridesTheCategory() async throws {
+        let (h, _, store) = try await hub { s in
+            var spec = IntelSourceSpec(name: "short", kind: .freetext)
+            spec.lifetime = 3600
+            s.sources = [spec]
+        }
+        let short = try await store.sources.ensure(name: "short", type: "freetext", url: nil, orgID: nil)
+        let other = try await store.sources.ensure(name: "other", type: "freetext", url: nil, orgID: nil)
+        var c = candidate("two-hours-ago.example")
+        c.lastSeen = Date().addingTimeInterval(-7200)
+        #expect(try await h.ingest([c], source: short, actor: "t").expired == 1)
+        #expect(try await h.ingest([c], source: other, actor: "t").accepted == 1)
+    }
+
     @Test func anEditThatChangesTheValueMovesTheRule() async throws {
         let (h, sink, store) = try await hub()
         let src = try await store.sources.ensure(name: "m", type: "misp", url: nil, orgID: nil)
