@@ -65,14 +65,29 @@ def main() -> int:
     ap.add_argument("--poll-ms", type=float, default=2.0)
     ap.add_argument("--zone", default="intel-bench.invalid", help="parent of the generated names")
     ap.add_argument("--json", action="store_true", help="also print the raw numbers as JSON")
+    ap.add_argument("--preload", type=int, default=0,
+                    help="indicators pushed first (events of 1000 domains), so the policy delta is large while measuring (≤ 200 000)")
     args = ap.parse_args()
     if not 1 <= args.count <= 10_000:
         ap.error("--count must be in 1..10000")
+    if not 0 <= args.preload <= 200_000:
+        ap.error("--preload must be in 0..200000")
     host, _, port_s = args.dns.rpartition(":")
     host, port = host.strip("[]") or "127.0.0.1", int(port_s)
 
     misp = pymisp.PyMISP(args.api, args.key, ssl=False, timeout=30)
     run = uuid.uuid4().hex[:8]
+    if args.preload:
+        t = time.perf_counter()
+        for start in range(0, args.preload, 1000):
+            ev = pymisp.MISPEvent()
+            ev.info = f"latency bench {run} preload {start}"
+            for j in range(start, min(args.preload, start + 1000)):
+                ev.add_attribute("domain", f"p{j}-{run}.{args.zone}", to_ids=True)
+            r = misp.add_event(ev)
+            if not isinstance(r, dict) or "errors" in r:
+                sys.exit(f"preload refused: {str(r)[:200]}")
+        print(f"preloaded {args.preload} indicators in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     push_block, reply_block, push_rtt = [], [], []
     timeouts = errors = 0
     for i in range(args.count):
@@ -111,7 +126,8 @@ def main() -> int:
         ms = [x * 1000 for x in xs]
         return f"| {label} | {len(ms)} | {pct(ms, 50):.1f} | {pct(ms, 90):.1f} | {pct(ms, 99):.1f} | {max(ms) if ms else float('nan'):.1f} | {statistics.fmean(ms) if ms else float('nan'):.1f} |"
 
-    print(f"\nintel push→block latency, {args.count} events of 1 domain each, poll every {args.poll_ms} ms "
+    print(f"\nintel push→block latency, {args.count} events of 1 domain each"
+          f"{f' after {args.preload} preloaded' if args.preload else ''}, poll every {args.poll_ms} ms "
           f"({timeouts} timeouts > {args.timeout} s, {errors} push errors)\n")
     print("| measure | n | p50 ms | p90 ms | p99 ms | max ms | mean ms |")
     print("|---|---:|---:|---:|---:|---:|---:|")

@@ -390,6 +390,43 @@ def test_events_edit_withdraws(bulwark_factory, iknot, tmp_path):
     assert is_blocked(b, keep)
 
 
+def test_misp_server_sync_push(bulwark_factory, iknot, tmp_path):
+    """The calls a MISP server's push makes (MISP-RPZ.md §2.2), with a sync key."""
+    b = start(bulwark_factory, iknot, tmp_path)
+    status, v = rest(b, "GET", "/servers/getVersion", key=SYNC_KEY)
+    assert status == 200 and v["perm_sync"] is True and v["version"].startswith("2.5.")
+    uuid_, name, later = "5e1f0000-0000-4000-8000-0000000000e1", f"sync-push.{I}", f"sync-later.{I}"
+    ts = int(time.time()) - 60
+    event = {"uuid": uuid_, "info": "pushed by a MISP", "timestamp": str(ts), "published": True, "distribution": "1",
+             "Orgc": {"name": "CIRCL", "uuid": "55f6ea5e-2c60-40e5-964f-47a8950d210f"}, "Tag": [{"name": "tlp:white"}],
+             "Attribute": [{"uuid": "5e1f0000-0000-4000-8000-0000000000a1", "type": "domain", "value": name, "category": "Network activity",
+                            "to_ids": True, "timestamp": str(ts), "distribution": "5"}]}
+    status, wanted = rest(b, "POST", "/events/filterEventIdsForPush", [{"Event": {"uuid": uuid_, "timestamp": str(ts)}}], key=SYNC_KEY)
+    assert status == 200 and wanted == [uuid_]
+    assert rest(b, "HEAD", f"/events/view/{uuid_}", key=SYNC_KEY)[0] == 404
+    status, body = rest(b, "POST", "/events/add/metadata:1", {"Event": event}, key=SYNC_KEY)
+    assert status == 200 and body["Event"]["id"], body
+    wait_for(lambda: is_blocked(b, name), 1.0, "pushed attribute blocked")
+    assert indicator(b, name)["org"] == "CIRCL" and indicator(b, name)["tlp"] == "clear"
+    # Nothing new: not wanted again. Newer: wanted, then sent as an edit.
+    assert rest(b, "POST", "/events/filterEventIdsForPush", [{"Event": {"uuid": uuid_, "timestamp": str(ts)}}], key=SYNC_KEY)[1] == []
+    assert rest(b, "POST", "/events/filterEventIdsForPush", [{"Event": {"uuid": uuid_, "timestamp": str(ts + 30)}}], key=SYNC_KEY)[1] == [uuid_]
+    assert rest(b, "HEAD", f"/events/view/{uuid_}", key=SYNC_KEY)[0] == 200
+    event["timestamp"] = str(ts + 30)
+    event["Attribute"][0].update({"deleted": True, "timestamp": str(ts + 30)})
+    event["Attribute"].append({"uuid": "5e1f0000-0000-4000-8000-0000000000a2", "type": "hostname", "value": later, "category": "Network activity",
+                               "to_ids": True, "timestamp": str(ts + 30)})
+    status, body = rest(b, "POST", f"/events/edit/{uuid_}/metadata:1", {"Event": event}, key=SYNC_KEY)
+    assert status == 200, body
+    wait_for(lambda: resolves(b, name), 1.0, "deleted attribute unblocked")
+    wait_for(lambda: is_blocked(b, later), 1.0, "added attribute blocked")
+    # The same edit again is "not newer than the local copy": 403, which MISP's push treats as benign.
+    status, body = rest(b, "POST", f"/events/edit/{uuid_}/metadata:1", {"Event": event}, key=SYNC_KEY)
+    assert status == 403 and "not newer" in json.dumps(body), body
+    # A reader key may not push.
+    assert rest(b, "POST", "/events/filterEventIdsForPush", [{"Event": {"uuid": uuid_, "timestamp": "1"}}], key=READER_KEY)[0] == 403
+
+
 def test_rest_api_manual_indicators_and_auth(bulwark_factory, iknot, tmp_path):
     b = start(bulwark_factory, iknot, tmp_path)
     name = f"manual.{I}"
