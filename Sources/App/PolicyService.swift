@@ -41,10 +41,11 @@ public actor PolicyService: Service {
     var intelReplay: [(adding: [RuleChange], removing: [RuleChange])]?
     var intelRebuildRequested = false
     var rebuilding = false
+    var persisting = false
     /// URL sources whose fetch was asked for while a build ran: fetched on the next round.
     var pendingFetch: Set<String> = []
     /// Delta size above which the intel rules are folded into a new base.
-    public var foldThreshold = 50_000
+    public var foldThreshold = 10_000
     var persistPending = false
     /// A build left garbage (the old engine once the loops drop it, the list bytes): give the
     /// freed memory back to the system on the next round.
@@ -155,7 +156,7 @@ public actor PolicyService: Service {
             await group.next()
             group.cancelAll()
         }
-        if persistPending { persist() }
+        if persistPending { await persist() }
         try? await client.shutdown()
     }
 
@@ -173,7 +174,7 @@ public actor PolicyService: Service {
         } else {
             await rebuild(client: client, due: nil, reason: "startup")
         }
-        if persistPending { persist() }
+        if persistPending { await persist() }
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: .nanoseconds(settings.fileCheck.nanoseconds))
@@ -206,7 +207,7 @@ public actor PolicyService: Service {
             } else if !due.isEmpty {
                 await rebuild(client: client, due: due, reason: "refresh: \(due.sorted().joined(separator: ", "))", onlyIfChanged: true)
             }
-            if persistPending { persist() }
+            if persistPending { await persist() }
         }
     }
 
@@ -262,7 +263,12 @@ public actor PolicyService: Service {
         } else if let rules = intelRules {
             intel = await rules()
         }
-        let (base, statuses) = loader.build(contents: contents, previous: self.statuses, generation: engine.generation &+ 1, intel: intel)
+        // The build runs off the actor: rule changes (API, intel) go on meanwhile and are carried
+        // or replayed onto its result below.
+        let loader = self.loader
+        let previous = self.statuses
+        let (built, statuses) = await Task.detached { loader.build(contents: contents, previous: previous, intel: intel) }.value
+        let base = PolicyEngine(snapshot: built.snapshot, profiles: built.profiles, config: built.config, generation: engine.generation &+ 1)
         var next = carryDelta(onto: base)
         for change in intelReplay ?? [] {
             if let e = try? next.applying(removing: change.removing, adding: change.adding).engine { next = e }
@@ -330,14 +336,26 @@ public actor PolicyService: Service {
         _ = bw_release_freed_memory()
     }
 
-    func persist() {
+    /// Writes the engine in force to disk, off the actor (a large delta takes a while to write,
+    /// and rule changes must not wait for it). One write at a time; a change during a write is
+    /// written on the next round.
+    func persist() async {
+        guard !persisting else { return }
         persistPending = false
         trimPending = true
-        do {
-            try PolicyFile.write(engine, to: loader.snapshotPath)
-        } catch {
-            logger.warning("cannot persist the policy snapshot", metadata: ["error": "\(error)"])
-        }
+        persisting = true
+        let e = engine
+        let path = loader.snapshotPath
+        let failure = await Task.detached { () -> String? in
+            do {
+                try PolicyFile.write(e, to: path)
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }.value
+        persisting = false
+        if let failure { logger.warning("cannot persist the policy snapshot", metadata: ["error": "\(failure)"]) }
     }
 
     // MARK: single-rule changes (delta)
