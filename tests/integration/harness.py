@@ -63,19 +63,27 @@ def _ephemeral_low() -> int:
         return 32768
 
 
+_handed_out: set[int] = set()
+
+
 def free_port(host: str = LOOPBACK) -> int:
     """A port that is free for both UDP and TCP on `host` right now, below the kernel's
-    ephemeral range: a port in it can be taken by any outgoing socket (an upstream query, an
-    HTTP client) between this check and the server's bind."""
+    ephemeral range (a port in it can be taken by any outgoing socket, an upstream query or an
+    HTTP client, between this check and the server's bind), and never one this process handed
+    out before (two calls for one server, say its DNS and its metrics port, would otherwise
+    get the same free port now and again)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     high = max(10000, min(_ephemeral_low(), 61000) - 1)
     for _ in range(200):
         port = random.randint(10000, high)
+        if port in _handed_out:
+            continue
         t = socket.socket(family, socket.SOCK_STREAM)
         u = socket.socket(family, socket.SOCK_DGRAM)
         try:
             t.bind((host, port))
             u.bind((host, port))
+            _handed_out.add(port)
             return port
         except OSError:
             continue
