@@ -418,7 +418,7 @@ public actor PolicyService: Service {
     /// are none and the policy has none either (a fresh start: no second build of the lists).
     public func rebuildForIntel() async {
         if let rules = intelRules, !rebuilding {
-            intelReplay = []
+            if intelReplay == nil { intelReplay = [] }
             let active = await rules()
             let intelLists = Set(IntelLists.names)
             let inForce =
@@ -426,7 +426,7 @@ public actor PolicyService: Service {
                 || engine.delta.nameRules.contains { intelLists.contains(engine.snapshot.lists[Int($0.list)].name) }
                 || engine.delta.prefixRules.contains { intelLists.contains(engine.snapshot.lists[Int($0.list)].name) }
             if active.isEmpty && !inForce && intelReplay?.isEmpty != false {
-                intelReplay = nil
+                if !rebuilding { intelReplay = nil }
                 return
             }
             await rebuild(client: nil, due: [], reason: "threat intel", intel: active)
