@@ -56,7 +56,9 @@ from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urlsplit, parse_qs
 
 DATA = Path(__file__).resolve().parent / "data"
-SEED_EVENT = DATA / "pymisp_existing_event.json"
+# The real MISP samples (from ../shared/data) live once, with the Swift tests that use them too.
+SAMPLES = Path(__file__).resolve().parents[2] / "Tests" / "ThreatIntelTests" / "Data"
+SEED_EVENT = SAMPLES / "pymisp_existing_event.json"
 DEFAULT_KEY = "BulwarkMispEmulatorKey000000000000000001"  # 40 chars [a-zA-Z0-9], like a MISP key
 assert len(DEFAULT_KEY) == 40 and DEFAULT_KEY.isalnum()
 VERSION = "2.5.1"

@@ -35,7 +35,7 @@ import pytest
 
 import harness
 from harness import LOOPBACK, ZONE, make_query
-from misp_emulator import DATA, SEED_EVENT, MispEmulator
+from misp_emulator import SAMPLES, SEED_EVENT, MispEmulator
 
 try:
     import pymisp
@@ -50,7 +50,7 @@ READER_KEY = "PytestIntelReaderKey00000000000000000003"
 EMU_KEY = "PytestEmulatorKey00000000000000000000004"
 for _k in (KEY, SYNC_KEY, READER_KEY, EMU_KEY):
     assert len(_k) == 40 and _k.isalnum()
-TRANCO = DATA / "misp-warninglist-tranco10k.json"
+TRANCO = SAMPLES / "misp-warninglist-tranco10k.json"
 SEED = json.loads(SEED_EVENT.read_text())
 SEED_DOMAINS = sorted({a["value"] for a in SEED["Attribute"] if a["type"] == "domain" and a["to_ids"]}
                       | {a["value"] for o in SEED["Object"] for a in o["Attribute"] if a["type"] == "domain" and a["to_ids"]})
