@@ -63,21 +63,6 @@ extension IntelHub {
         return dict
     }
 
-    static func int(_ v: Any?) -> Int64? {
-        if let i = v as? Int { return Int64(i) }
-        if let i = v as? Int64 { return i }
-        if let d = v as? Double { return Int64(d) }
-        if let s = v as? String { return Int64(s) }
-        return nil
-    }
-
-    static func bool(_ v: Any?) -> Bool? {
-        if let b = v as? Bool { return b }
-        if let i = v as? Int { return i != 0 }
-        if let s = v as? String { return s == "1" || s.lowercased() == "true" }
-        return nil
-    }
-
     /// `events/add` (edit nil) and `events/edit/{id|uuid}`: stores the event, assigns ids, and
     /// ingests its attributes (indicators are enforced when the reply is sent). Attributes are
     /// withdrawn by `deleted: true` or `to_ids: false`, as MISP sync and PyMISP send them.
@@ -89,7 +74,7 @@ extension IntelHub {
         let uuid = (event["uuid"] as! String).lowercased()
         event["uuid"] = uuid
         let now = Int64(Date().timeIntervalSince1970)
-        var timestamp = Self.int(event["timestamp"]) ?? now
+        var timestamp = MISPJSON.int64(event["timestamp"]) ?? now
         let existing: EventRecord?
         do {
             if let editing {
@@ -114,12 +99,12 @@ extension IntelHub {
             // An edit that carries a timestamp not newer than the copy here is refused, as MISP
             // does (its sync treats that as benign). PyMISP leaves the timestamp out of an
             // edited event: then it is stamped now.
-            if Self.int(event["timestamp"]) != nil && timestamp <= existing.timestamp {
+            if MISPJSON.int64(event["timestamp"]) != nil && timestamp <= existing.timestamp {
                 return MISPReply(
                     403, ["saved": false, "name": "Event could not be saved: Event in the request not newer than the local copy.", "errors": ["Event": ["Event in the request not newer than the local copy."]]])
             }
         }
-        if let existing, Self.int(event["timestamp"]) == nil { timestamp = max(now, existing.timestamp + 1) }
+        if let existing, MISPJSON.int64(event["timestamp"]) == nil { timestamp = max(now, existing.timestamp + 1) }
         event["timestamp"] = String(timestamp)
         // Organisation: the creator named in the event (a MISP sync pushes other
         // organisations' events), else the caller's.
@@ -136,8 +121,8 @@ extension IntelHub {
         event["Orgc"] = ["id": String(org.id ?? 0), "name": org.name, "uuid": org.uuid]
         event["Org"] = ["id": String(caller.org.id ?? 0), "name": caller.org.name, "uuid": caller.org.uuid]
         if event["info"] == nil { event["info"] = "" }
-        let distribution = Int(Self.int(event["distribution"]) ?? 1)
-        let published = Self.bool(event["published"]) ?? false
+        let distribution = Int(MISPJSON.int64(event["distribution"]) ?? 1)
+        let published = MISPJSON.bool(event["published"]) ?? false
         // Save once to get the event id, then number the attributes under it.
         var record = EventRecord(
             id: existing?.id, uuid: uuid, orgID: org.id ?? 0, info: event["info"] as? String ?? "", timestamp: timestamp, published: published,
@@ -194,9 +179,9 @@ extension IntelHub {
             if (a["uuid"] as? String)?.isEmpty ?? true { a["uuid"] = UUID().uuidString.lowercased() }
             let u = (a["uuid"] as! String).lowercased()
             a["uuid"] = u
-            if let old = previous[u], let ot = Self.int(old["timestamp"]), let nt = Self.int(a["timestamp"]), nt <= ot { continue }
+            if let old = previous[u], let ot = MISPJSON.int64(old["timestamp"]), let nt = MISPJSON.int64(a["timestamp"]), nt <= ot { continue }
             // PyMISP leaves the timestamp out of an edited attribute.
-            if a["timestamp"] == nil { a["timestamp"] = String(max(now, Self.int(previous[u]?["timestamp"]).map { $0 + 1 } ?? now)) }
+            if a["timestamp"] == nil { a["timestamp"] = String(max(now, MISPJSON.int64(previous[u]?["timestamp"]).map { $0 + 1 } ?? now)) }
             incoming[u] = a
             incomingOrder.append(u)
         }
@@ -269,17 +254,17 @@ extension IntelHub {
     /// `events/index`: event metadata, newest first (`minimal` gives MISP's short form).
     public func mispEventIndex(body: Data) async throws(IntelError) -> MISPReply {
         let o = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
-        let limit = Int(Self.int(o["limit"]) ?? 1000)
-        let page = Int(Self.int(o["page"]) ?? 1)
-        let since = Self.int(o["timestamp"])
-        let minimal = Self.bool(o["minimal"]) ?? false
+        let limit = Int(MISPJSON.int64(o["limit"]) ?? 1000)
+        let page = Int(MISPJSON.int64(o["page"]) ?? 1)
+        let since = MISPJSON.int64(o["timestamp"])
+        let minimal = MISPJSON.bool(o["minimal"]) ?? false
         let rows: [EventRecord]
         do {
             rows = try await store.events.list(orgID: nil, since: since, limit: max(1, min(limit, 10_000)), page: max(1, page))
         } catch {
             throw IntelError(.storage, "\(error)")
         }
-        let publishedFilter = Self.bool(o["published"])
+        let publishedFilter = MISPJSON.bool(o["published"])
         var out: [[String: Any]] = []
         for r in rows where publishedFilter == nil || publishedFilter == r.published {
             if minimal {
@@ -307,7 +292,7 @@ extension IntelHub {
         var offered: [(String, Int64)] = []
         for item in list {
             guard let e = ((item as? [String: Any])?["Event"] as? [String: Any]) ?? (item as? [String: Any]), let u = e["uuid"] as? String else { continue }
-            offered.append((u.lowercased(), Self.int(e["timestamp"]) ?? 0))
+            offered.append((u.lowercased(), MISPJSON.int64(e["timestamp"]) ?? 0))
         }
         let known: [String: Int64]
         do {
@@ -332,8 +317,8 @@ extension IntelHub {
         }
         let values = strings(o["value"])
         let types = Set(strings(o["type"]))
-        let limit = Int(Self.int(o["limit"]) ?? 1000)
-        let page = Int(Self.int(o["page"]) ?? 1)
+        let limit = Int(MISPJSON.int64(o["limit"]) ?? 1000)
+        let page = Int(MISPJSON.int64(o["page"]) ?? 1)
         let uuids = Set(strings(o["uuid"]).map { $0.lowercased() })
         var rows: [IndicatorRecord] = []
         do {
@@ -396,7 +381,7 @@ extension IntelHub {
     public func mispAddSighting(body: Data, attribute: String?, caller: IntelCaller) async throws(IntelError) -> MISPReply {
         guard caller.role != .reader else { throw IntelError(.forbidden, "a reader key cannot add sightings") }
         let o = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
-        let type = Int(Self.int(o["type"]) ?? 0)
+        let type = Int(MISPJSON.int64(o["type"]) ?? 0)
         guard (0...2).contains(type) else { return MISPReply(200, ["message": "Could not add the Sighting. Reason: invalid type"]) }
         let source = o["source"] as? String
         var values: [String] = []

@@ -150,6 +150,13 @@ func body(_ o: Any) -> ByteBuffer { ByteBuffer(data: try! JSONSerialization.data
             ) { r in
                 #expect(r.status == .badRequest)
             }
+            // Numbers out of range (a timestamp of 1e300) are taken as absent, not a crash.
+            try await client.execute(
+                uri: "/events/add", method: .post, headers: [.authorization: adminKey],
+                body: ByteBuffer(string: #"{"info":"x","timestamp":1e300,"published":"yes","Attribute":[{"type":"domain","value":"huge.example","timestamp":1e300}]}"#)
+            ) { r in
+                #expect(r.status == .ok)
+            }
             try await client.execute(uri: "/api/v1/indicators/12345", method: .delete, headers: [.authorization: adminKey]) { r in
                 #expect(r.status == .notFound)
             }
