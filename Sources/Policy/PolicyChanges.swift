@@ -29,54 +29,29 @@ extension PolicyEngine {
     public func adding(name: Name, match: NameMatch = .subtree, action: RuleAction = .block, list listName: String, ruleID: UInt32 = 0)
         throws(ChangeError) -> PolicyEngine
     {
-        guard let l = snapshot.list(named: listName) else { throw .unknownList(listName) }
-        var d = delta
-        let wire = name.lowercasedWire
-        let rule = PolicyDelta.NameRule(wire: wire, list: UInt16(l), match: match, kind: Self.kind(action, list: snapshot.lists[l]), ruleID: ruleID)
-        // Re-adding a removed base rule restores it instead of duplicating it.
-        let restored = baseEntries(wire: wire, list: UInt16(l)).filter { d.removedNames.contains($0) && classes[Int(snapshot.names.classID[$0])].match == match }
-        if !restored.isEmpty {
-            for e in restored { d.removedNames.remove(e) }
-        } else {
-            d.nameRules.removeAll { $0.wire == wire && $0.list == rule.list && $0.match == match }
-            d.nameRules.append(rule)
-        }
-        d.rebuild(base: snapshot.classes)
-        guard snapshot.classes.count + d.classes.count < Int(UInt16.max) else { throw .tooManyClasses }
-        return PolicyEngine(snapshot: snapshot, delta: d, profiles: profiles, config: config, generation: generation &+ 1)
+        try single(adding: RuleChange(target: .name(name, match), list: listName, action: action, ruleID: ruleID))
     }
 
     /// Removes every rule for exactly `name` from list `listName` (base and delta).
     public func removing(name: Name, list listName: String) throws(ChangeError) -> PolicyEngine {
-        guard let l = snapshot.list(named: listName) else { throw .unknownList(listName) }
-        var d = delta
-        let wire = name.lowercasedWire
-        for e in baseEntries(wire: wire, list: UInt16(l)) { d.removedNames.insert(e) }
-        d.nameRules.removeAll { $0.wire == wire && $0.list == UInt16(l) }
-        d.rebuild(base: snapshot.classes)
-        return PolicyEngine(snapshot: snapshot, delta: d, profiles: profiles, config: config, generation: generation &+ 1)
+        try single(removing: RuleChange(target: .name(name, .subtree), list: listName))
     }
 
     /// Adds an address rule to list `listName`.
     public func adding(prefix: CIDR, action: RuleAction = .block, list listName: String, ruleID: UInt32 = 0) throws(ChangeError) -> PolicyEngine {
-        guard let l = snapshot.list(named: listName) else { throw .unknownList(listName) }
-        var d = delta
-        d.prefixRules.removeAll { $0.prefix == prefix && $0.list == UInt16(l) }
-        d.prefixRules.append(.init(prefix: prefix, list: UInt16(l), kind: Self.kind(action, list: snapshot.lists[l]), ruleID: ruleID))
-        d.rebuild(base: snapshot.classes)
-        return PolicyEngine(snapshot: snapshot, delta: d, profiles: profiles, config: config, generation: generation &+ 1)
+        try single(adding: RuleChange(target: .prefix(prefix), list: listName, action: action, ruleID: ruleID))
     }
 
     /// Removes address rules for exactly `prefix` from list `listName`.
     public func removing(prefix: CIDR, list listName: String) throws(ChangeError) -> PolicyEngine {
-        guard let l = snapshot.list(named: listName) else { throw .unknownList(listName) }
-        var d = delta
-        for (i, e) in snapshot.prefixes.entries.enumerated() where e.prefix == prefix && classes[Int(e.classID)].list == UInt16(l) {
-            d.removedPrefixes.insert(i)
-        }
-        d.prefixRules.removeAll { $0.prefix == prefix && $0.list == UInt16(l) }
-        d.rebuild(base: snapshot.classes)
-        return PolicyEngine(snapshot: snapshot, delta: d, profiles: profiles, config: config, generation: generation &+ 1)
+        try single(removing: RuleChange(target: .prefix(prefix), list: listName))
+    }
+
+    /// One change through `applying`; an unknown list is an error here.
+    private func single(adding: RuleChange? = nil, removing: RuleChange? = nil) throws(ChangeError) -> PolicyEngine {
+        let (engine, skipped) = try applying(removing: removing.map { [$0] } ?? [], adding: adding.map { [$0] } ?? [])
+        if let s = skipped.first { throw .unknownList(s.list) }
+        return engine
     }
 
     /// Base entries of `wire` in list `list`.
