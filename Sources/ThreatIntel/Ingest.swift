@@ -110,7 +110,7 @@ struct IngestPlanner: Sendable {
             r.stateReason = why
         } else if let v = r.validUntil, v <= now {
             r.state = .expired
-            r.stateReason = "valid until \(ISO8601DateFormatter().string(from: v)) (last seen + lifetime)"
+            r.stateReason = "valid until \(IntelHub.iso(v)) (last seen + lifetime)"
         }
         return r
     }

@@ -69,10 +69,8 @@ public struct SourceView: Sendable, Codable, Equatable {
 }
 
 extension IntelHub {
-    static let iso: @Sendable (Date) -> String = { d in
-        let f = ISO8601DateFormatter()
-        return f.string(from: d)
-    }
+    /// RFC 3339 UTC text (a value-type format style: no formatter built per date).
+    static func iso(_ d: Date) -> String { d.formatted(.iso8601) }
 
     func view(_ r: IndicatorRecord, sources: [Int64: String], matches: String? = nil) -> IndicatorView {
         IndicatorView(

@@ -291,12 +291,11 @@ public actor IntelHub: Service {
         do {
             let due = try await store.indicators.activeExpiring(before: now)
             guard !due.isEmpty else { return 0 }
-            let f = ISO8601DateFormatter()
             var n = 0
             // Group by reason text (the validity date) to keep the writes few.
             for (until, rows) in Dictionary(grouping: due, by: { $0.validUntil ?? now }) {
                 let changed = try await setState(
-                    ids: rows.compactMap(\.id), to: .expired, reason: "valid until \(f.string(from: until)) (not seen again)", actor: "system")
+                    ids: rows.compactMap(\.id), to: .expired, reason: "valid until \(Self.iso(until)) (not seen again)", actor: "system")
                 n += changed.count
             }
             if n > 0 { logger.info("intel indicators expired", metadata: ["count": "\(n)"]) }
