@@ -80,7 +80,7 @@ extension IntelHub {
     func pullMISP(_ spec: IntelSourceSpec, source: inout SourceRecord, client: HTTPClient, full: Bool) async throws(IntelError) -> IngestResult {
         guard let url = spec.url else { throw IntelError(.config, "source \(spec.name): no url") }
         let misp = MISPClient(baseURL: url, key: spec.key ?? "", http: client)
-        var base: [String: Any] = [
+        var base: [String: any Sendable] = [
             "returnFormat": "json", "type": spec.filters.types, "includeEventTags": 1, "order": "Attribute.timestamp asc",
             "limit": spec.pageSize,
         ]
@@ -98,13 +98,8 @@ extension IntelHub {
             if watermark > 0 { body["timestamp"] = String(max(0, watermark - Int64(spec.overlap))) }
         }
         var newMark = watermark
-        var page = 1
-        while page <= 100_000 && !Task.isCancelled {
-            body["page"] = page
-            let (fetched, _) = try await misp.searchAttributes(body)
-            let rows = try await withOrganisations(fetched, misp: misp, source: spec.name)
-            let r = try await ingestAttributes(rows, spec: spec, source: source, org: nil, actor: "source:\(spec.name)")
-            total.add(r)
+        try await forEachPage(body, misp: misp, spec: spec) { rows throws(IntelError) in
+            total.add(try await ingestAttributes(rows, spec: spec, source: source, org: nil, actor: "source:\(spec.name)"))
             for a in rows {
                 if !a.deleted { seenRefs.insert(a.uuid) }
                 newMark = max(newMark, a.timestamp)
@@ -113,28 +108,37 @@ extension IntelHub {
                 source.watermark = newMark
                 do { try await store.sources.update(source) } catch { throw IntelError(.storage, "\(error)") }
             }
-            if rows.count < spec.pageSize { break }
-            page += 1
         }
         // Publishing does not touch attribute timestamps: ask for what was published since.
         if !full && spec.filters.published == true, let since = source.lastSuccess {
             var pub = base
             pub["deleted"] = 0
             pub["publish_timestamp"] = String(Int64(since.timeIntervalSince1970) - Int64(spec.overlap))
-            var p = 1
-            while p <= 100_000 && !Task.isCancelled {
-                pub["page"] = p
-                let (fetched, _) = try await misp.searchAttributes(pub)
-                let rows = try await withOrganisations(fetched, misp: misp, source: spec.name)
+            try await forEachPage(pub, misp: misp, spec: spec) { rows throws(IntelError) in
                 total.add(try await ingestAttributes(rows, spec: spec, source: source, org: nil, actor: "source:\(spec.name)"))
-                if rows.count < spec.pageSize { break }
-                p += 1
             }
         }
         if full && !Task.isCancelled {
             total.withdrawn += try await withdrawStale(source: source, keep: seenRefs, reason: "no longer at the source (deleted there)")
         }
         return total
+    }
+
+    /// Pages through `attributes/restSearch` with `body` (1-based pages of `pageSize`, until a
+    /// short page), handing each page's rows, with their organisations, to `each`.
+    func forEachPage(
+        _ body: [String: any Sendable], misp: MISPClient, spec: IntelSourceSpec, _ each: ([MISPAttribute]) async throws(IntelError) -> Void
+    ) async throws(IntelError) {
+        var body = body
+        var page = 1
+        while page <= 100_000 && !Task.isCancelled {
+            body["page"] = page
+            let (fetched, _) = try await misp.searchAttributes(body as [String: Any])
+            let rows = try await withOrganisations(fetched, misp: misp, source: spec.name)
+            try await each(rows)
+            if rows.count < spec.pageSize { break }
+            page += 1
+        }
     }
 
     /// Fills in the creator organisation of each row from its event (looked up once per event
