@@ -78,7 +78,8 @@ extension IntelHub {
                 if !done.isEmpty { try await store.sightings.markReported(ids: done, at: Date()) }
             }
         } catch {
-            logger.warning("sightings round failed", metadata: ["error": "\(error)"])
+            // At shutdown the round is cancelled: that is not a failure worth a warning.
+            if !Task.isCancelled { logger.warning("sightings round failed", metadata: ["error": "\(error)"]) }
         }
         return sent
     }
