@@ -86,6 +86,19 @@ let package = Package(
             resources: [.copy("openapi.yaml")],
             swiftSettings: swiftSettings
         ),
+        // The policy published as RPZ zones: zone contents, serials and journal, AXFR/IXFR/NOTIFY
+        // with TSIG, and the transfer client for following someone else's RPZ primary.
+        .target(
+            name: "RPZ",
+            dependencies: [
+                "DNSWire", "Policy", "DNSTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Cache and forwarding.
         .target(
             name: "Resolver",
@@ -112,7 +125,7 @@ let package = Package(
             name: "App",
             dependencies: [
                 "DNSWire", "DNSTransport", "Resolver", "Pipeline", "Policy", "CBulwarkNet",
-                "Storage", "ThreatIntel", "ControlPlane",
+                "Storage", "ThreatIntel", "ControlPlane", "RPZ",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -126,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "bulwark",
             dependencies: [
-                "App", "Policy", "DNSWire",
+                "App", "Policy", "DNSWire", "RPZ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -203,6 +216,11 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RPZTests",
+            dependencies: ["RPZ", "DNSWire", "Policy"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,135 @@
+import DNSWire
+import Policy
+
+/// The records one zone lost and gained between two engines.
+public struct ZoneDiff: Sendable, Hashable {
+    public var deleted: [ResourceRecord] = []
+    public var added: [ResourceRecord] = []
+    public var isEmpty: Bool { deleted.isEmpty && added.isEmpty }
+    public var count: Int { deleted.count + added.count }
+}
+
+/// Zone contents are never stored: they are a function of the engine. A change's diff is found
+/// by re-evaluating only the names it can have touched; a new base snapshot (a list reloaded)
+/// means every name of both engines.
+enum ZoneDiffer {
+    static func diff(old: PolicyEngine, new: PolicyEngine, zones: [RPZZoneConfig]) -> [ZoneDiff] {
+        let oldViews = zones.map { ZoneView(config: $0, engine: old) }
+        let newViews = zones.map { ZoneView(config: $0, engine: new) }
+        var diffs = [ZoneDiff](repeating: ZoneDiff(), count: zones.count)
+
+        func compare(_ wire: UnsafeRawBufferPointer, _ oldRules: [PolicyMatch], _ newRules: [PolicyMatch]) {
+            for z in zones.indices {
+                let a = oldViews[z].state(oldRules)
+                let b = newViews[z].state(newRules)
+                guard a != b else { continue }
+                // Per owner: `name` and `*.name` change independently.
+                var gone = OwnerState()
+                var came = OwnerState()
+                if a.atName != b.atName {
+                    gone.atName = a.atName
+                    came.atName = b.atName
+                }
+                if a.below != b.below {
+                    gone.below = a.below
+                    came.below = b.below
+                }
+                diffs[z].deleted += oldViews[z].records(wire, gone)
+                diffs[z].added += newViews[z].records(wire, came)
+            }
+        }
+
+        if old.sharesBase(with: new) {
+            // Only the delta differs: the names whose delta rules or base removals changed.
+            var touched = Set<[UInt8]>()
+            let oldRules = Set(old.delta.nameRules)
+            let newRules = Set(new.delta.nameRules)
+            for r in oldRules.symmetricDifference(newRules) { touched.insert(r.wire) }
+            for e in old.delta.removedNames.symmetricDifference(new.delta.removedNames) {
+                touched.insert(old.snapshot.names.wire(of: e))
+            }
+            for wire in touched.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+                wire.withUnsafeBytes { w in compare(w, old.nameRules(exactly: w), new.nameRules(exactly: w)) }
+            }
+            if old.delta.prefixRules != new.delta.prefixRules || old.delta.removedPrefixes != new.delta.removedPrefixes {
+                diffPrefixes(oldViews, newViews, &diffs)
+            }
+        } else {
+            // Every name of the new engine (once, at its first rule), then the names only the
+            // old one had.
+            new.forEachNameRule { wire, m in
+                let newRules = new.nameRules(exactly: wire)
+                guard newRules.first == m else { return }
+                compare(wire, old.nameRules(exactly: wire), newRules)
+            }
+            old.forEachNameRule { wire, m in
+                let oldRules = old.nameRules(exactly: wire)
+                guard oldRules.first == m, new.nameRules(exactly: wire).isEmpty else { return }
+                compare(wire, oldRules, [])
+            }
+            diffPrefixes(oldViews, newViews, &diffs)
+        }
+        return diffs
+    }
+
+    static func diffPrefixes(_ oldViews: [ZoneView], _ newViews: [ZoneView], _ diffs: inout [ZoneDiff]) {
+        for z in oldViews.indices {
+            let a = oldViews[z].prefixStates()
+            let b = newViews[z].prefixStates()
+            guard a != b else { continue }
+            for (p, action) in a.sorted(by: { $0.key.description < $1.key.description }) where b[p] != action {
+                diffs[z].deleted += oldViews[z].records(p, action)
+            }
+            for (p, action) in b.sorted(by: { $0.key.description < $1.key.description }) where a[p] != action {
+                diffs[z].added += newViews[z].records(p, action)
+            }
+        }
+    }
+}
+
+/// Walks a zone's policy records in steps (a transfer sends each step as it goes): names, then
+/// address rules. The SOA and NS records are the caller's.
+struct ZoneWalker {
+    let view: ZoneView
+    var cursor = RuleCursor()
+    var prefixes: [(CIDR, RPZAction)]? = nil
+    var prefixIndex = 0
+
+    init(view: ZoneView) { self.view = view }
+
+    var isDone: Bool { cursor.isDone && prefixes != nil && prefixIndex >= prefixes!.count }
+
+    /// The next records: about `limit` rules' worth; empty when the walk is done.
+    mutating func next(limit: Int = 512) -> [ResourceRecord] {
+        var out: [ResourceRecord] = []
+        let view = self.view
+        while out.isEmpty && !cursor.isDone {
+            view.engine.forEachNameRule(from: &cursor, limit: limit) { wire, m in
+                guard view.carries(m) else { return }
+                let rules = view.engine.nameRules(exactly: wire).filter(view.carries)
+                guard rules.first == m else { return }
+                out += view.records(wire, view.state(rules))
+            }
+        }
+        if !out.isEmpty { return out }
+        if prefixes == nil {
+            prefixes = view.prefixStates().sorted { $0.key.description < $1.key.description }.map { ($0.key, $0.value) }
+        }
+        while prefixIndex < prefixes!.count && out.count < limit {
+            let (p, a) = prefixes![prefixIndex]
+            out += view.records(p, a)
+            prefixIndex += 1
+        }
+        return out
+    }
+
+    /// Every record (tests, the AXFR-to-file command's checks).
+    mutating func all() -> [ResourceRecord] {
+        var out: [ResourceRecord] = []
+        while true {
+            let step = next()
+            if step.isEmpty { return out }
+            out += step
+        }
+    }
+}
