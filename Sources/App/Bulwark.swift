@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Storage
+import Synchronization
 import ThreatIntel
 
 #if canImport(Glibc)
@@ -69,9 +70,24 @@ public enum Bulwark {
         let (initial, current, statuses, seconds) = PolicyService.initialEngine(settings: settings.policy, dataDirectory: settings.dataDirectory, logger: logger)
         PolicyService.releaseFreedMemory()
         let dns = try await DNSServer(settings: settings, policy: initial, logger: logger)
+        // NOTIFY for zones the policy follows (axfr:// sources) reaches the policy service,
+        // which exists only after the RPZ service it publishes to.
+        let followed = FollowedPolicy()
+        let rpz = settings.rpz.flatMap { r in
+            r.listen == nil
+                ? nil
+                : RPZService(settings: r, initial: initial, dataDirectory: settings.dataDirectory, logger: logger) { zone, sender in
+                    guard let policy = followed.policy.withLock({ $0 }) else { return false }
+                    return await policy.notified(zone: zone, from: sender)
+                }
+        }
         let policy = PolicyService(
             settings: settings.policy, dataDirectory: settings.dataDirectory, initial: initial, initialIsCurrent: current, statuses: statuses, initialSeconds: seconds, logger: logger,
-            publish: { dns.publish($0) })
+            publish: { engine in
+                dns.publish(engine)
+                rpz?.publish(engine)
+            })
+        followed.policy.withLock { $0 = policy }
         // The threat-intel hub: its store opens (and migrates) before anything listens.
         let store: SQLiteStore
         do {
@@ -88,8 +104,9 @@ public enum Bulwark {
         await policy.attachIntel { await hub.activeRules() }
         await hub.attach(PolicyIntelSink(policy: policy))
         var services: [any Service] = [dns, policy, hub, SightingCollector(dns: dns, policy: policy, hub: hub, interval: settings.intel.sightingInterval)]
+        if let rpz { services.append(rpz) }
         if let m = settings.metrics {
-            services.append(ControlServer(address: m, dns: dns, policy: policy, hub: hub, logger: logger))
+            services.append(ControlServer(address: m, dns: dns, policy: policy, hub: hub, rpz: rpz?.publisher, logger: logger))
         }
         let group = ServiceGroup(
             configuration: .init(
@@ -98,6 +115,11 @@ public enum Bulwark {
                 logger: logger))
         try await group.run()
     }
+}
+
+/// The policy service, once it exists.
+final class FollowedPolicy: Sendable {
+    let policy = Mutex<PolicyService?>(nil)
 }
 
 /// Intel changes into the in-process policy.

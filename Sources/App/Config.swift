@@ -41,6 +41,8 @@ public struct RawConfig: Sendable, Equatable {
     public var profiles: [RawProfile]?
     /// The `intel:` section (config file), and its environment variables.
     public var intel: RawIntel?
+    /// The `rpz:` section (config file only).
+    public var rpz: RawRPZ?
     public var intelDatabase: String?
     public var intelKey: String?
 
@@ -53,6 +55,7 @@ public struct RawConfig: Sendable, Equatable {
         if let v = other.sources { r.sources = v }
         if let v = other.profiles { r.profiles = v }
         if let v = other.intel { r.intel = v }
+        if let v = other.rpz { r.rpz = v }
         if let v = other.intelDatabase { r.intelDatabase = v }
         if let v = other.intelKey { r.intelKey = v }
         return r
@@ -164,6 +167,8 @@ public struct RawConfig: Sendable, Equatable {
                     config.profiles = try RawProfile.parse(v)
                 } else if path == "intel" {
                     config.intel = try RawIntel.parse(v)
+                } else if path == "rpz" {
+                    config.rpz = try RawRPZ.parse(v)
                 } else if let sub = v.mapping {
                     try walk(sub, path)
                 } else {

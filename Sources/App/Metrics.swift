@@ -11,10 +11,24 @@ import Pipeline
 import Policy
 import Foundation
 import Resolver
+import RPZ
 import ServiceLifecycle
 
 /// Renders counters in the Prometheus text exposition format (0.0.4).
 public enum PrometheusText {
+    /// The RPZ zones: serials and how many secondaries hold the current one.
+    public static func render(rpz zones: [ZoneStatus]) -> String {
+        var s = "# HELP bulwark_rpz_serial SOA serial of each published RPZ zone.\n# TYPE bulwark_rpz_serial gauge\n"
+        for z in zones { s += "bulwark_rpz_serial{zone=\"\(z.zone)\"} \(z.serial)\n" }
+        s += "# HELP bulwark_rpz_secondaries Secondaries seen per zone, and how many hold the current serial.\n"
+        s += "# TYPE bulwark_rpz_secondaries gauge\n"
+        for z in zones {
+            s += "bulwark_rpz_secondaries{zone=\"\(z.zone)\",state=\"current\"} \(z.upToDate)\n"
+            s += "bulwark_rpz_secondaries{zone=\"\(z.zone)\",state=\"known\"} \(z.known)\n"
+        }
+        return s
+    }
+
     public static func render(_ snaps: [LoopSnapshot], policy: PolicyStatus? = nil) -> String {
         var s = ""
         func header(_ name: String, _ type: String, _ help: String) {
@@ -144,13 +158,15 @@ public final class ControlServer: Service, Sendable {
     let dns: DNSServer
     let policy: PolicyService?
     let hub: IntelHub
+    let rpz: RPZPublisher?
     let logger: Logger
 
-    public init(address: SocketAddress, dns: DNSServer, policy: PolicyService? = nil, hub: IntelHub, logger: Logger) {
+    public init(address: SocketAddress, dns: DNSServer, policy: PolicyService? = nil, hub: IntelHub, rpz: RPZPublisher? = nil, logger: Logger) {
         self.address = address
         self.dns = dns
         self.policy = policy
         self.hub = hub
+        self.rpz = rpz
         self.logger = logger
     }
 
@@ -158,10 +174,12 @@ public final class ControlServer: Service, Sendable {
         let dns = self.dns
         let policy = self.policy
         let hub = self.hub
+        let rpz = self.rpz
         var out: [HostedEndpoint] = [
             HostedEndpoint(methods: [.get, .head], path: "/metrics") { _ in
                 do {
-                    let text = PrometheusText.render(try await dns.snapshots(), policy: policy?.status.withLock { $0 }) + (await hub.prometheusText())
+                    var text = PrometheusText.render(try await dns.snapshots(), policy: policy?.status.withLock { $0 }) + (await hub.prometheusText())
+                    if let rpz { text += PrometheusText.render(rpz: await rpz.status()) }
                     return .init(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Data(text.utf8))
                 } catch {
                     return .init(status: 503, contentType: "text/plain", body: Data("unavailable\n".utf8))
@@ -169,6 +187,20 @@ public final class ControlServer: Service, Sendable {
             },
             HostedEndpoint(methods: [.get, .head], path: "/health") { _ in .init(status: 200, contentType: "text/plain", body: Data("ok\n".utf8)) },
         ]
+        if let rpz {
+            // Which secondary holds which serial: from this machine only, like the policy calls.
+            out.append(
+                HostedEndpoint(methods: [.get, .head], path: "/v1/rpz/status") { r in
+                    guard r.loopback else {
+                        return .init(status: 403, contentType: "application/json", body: Data(#"{"error":"served on a loopback address only"}"#.utf8))
+                    }
+                    let e = JSONEncoder()
+                    e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                    e.dateEncodingStrategy = .iso8601
+                    let body = (try? e.encode(["zones": await rpz.status()])) ?? Data("{}".utf8)
+                    return .init(status: 200, contentType: "application/json", body: body)
+                })
+        }
         if let policy {
             // Policy changes only from this machine: explanations name TLP:AMBER sources and
             // these calls take no key.

@@ -3,8 +3,10 @@ import DNSWire
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import NIOHTTP1
 import Policy
+import RPZ
 import ThreatIntel
 
 /// How one source fared in the last build.
@@ -113,6 +115,31 @@ public struct PolicyLoader: Sendable {
         }
     }
 
+    /// Follows a zone of another RPZ primary: its SOA serial first (unchanged: the copy in
+    /// force stays), then the whole zone by AXFR, kept as zone text for the RPZ parser.
+    func transfer(_ spec: SourceSpec, _ t: TransferSource) async -> SourceContent? {
+        var key: TSIGKey? = nil
+        if let k = t.key {
+            guard let found = settings.transferKeys.first(where: { $0.name == k }) else { return .failed("no TSIG key named \(k)") }
+            key = found
+        }
+        let client = TransferClient(address: t.address, key: key)
+        let group = MultiThreadedEventLoopGroup.singleton
+        let haveCopy = archive.lastGood(spec.name) != nil
+        do {
+            if haveCopy, let known = archive.validators(spec.name)?.etag {
+                let serial = try await client.serial(of: t.zone, group: group)
+                if known == "serial:\(serial)" { return nil }
+            }
+            let (serial, records) = try await client.axfr(t.zone, group: group)
+            let bytes = [UInt8](TransferClient.zoneText(records).utf8)
+            archive.keep(spec.name, bytes, validators: .init(etag: "serial:\(serial)", lastModified: nil))
+            return .fresh(bytes)
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+
     /// Current contents of every source: files read now, URLs fetched when `client` is given
     /// (else their last good copy).
     func contents(client: HTTPClient?, only due: Set<String>? = nil) async -> [String: SourceContent] {
@@ -122,7 +149,11 @@ public struct PolicyLoader: Sendable {
             case .file(let path): out[spec.name] = read(path)
             case .url(let url):
                 if let client, due == nil || due!.contains(spec.name) {
-                    out[spec.name] = await fetch(spec, url: url, client: client)
+                    if let t = TransferSource(url) {
+                        out[spec.name] = await transfer(spec, t)
+                    } else {
+                        out[spec.name] = await fetch(spec, url: url, client: client)
+                    }
                 }
             }
         }

@@ -389,6 +389,20 @@ public actor PolicyService: Service {
         reloadRequested = true
     }
 
+    /// A NOTIFY (RFC 1996) for `zone` from `sender`: when a source follows that zone from that
+    /// primary, it is fetched on the next round (true); anything else is not ours (false).
+    public func notified(zone: Name, from sender: IPAddress) -> Bool {
+        let z = zone.lowercased()
+        let names = settings.sources.filter { spec in
+            guard case .url(let u) = spec.location, let t = TransferSource(u) else { return false }
+            return t.zone == z && t.host == sender
+        }.map(\.name)
+        guard !names.isEmpty else { return false }
+        logger.info("NOTIFY for a followed zone", metadata: ["zone": "\(z)", "from": "\(sender)", "sources": "\(names.joined(separator: ", "))"])
+        pendingFetch.formUnion(names)
+        return true
+    }
+
     // MARK: threat intel
 
     /// Where full builds get the active intel rules.

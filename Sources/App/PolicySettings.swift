@@ -1,6 +1,7 @@
 import DNSWire
 import NIOCore
 import Policy
+import RPZ
 import ThreatIntel
 
 /// Where a list comes from.
@@ -33,6 +34,8 @@ public struct PolicySettings: Sendable {
     public var profiles: [Profile] = Profile.builtIn
     public var defaultProfile: Int = 1
     public var config = PolicyConfig()
+    /// TSIG keys for `axfr://` sources (from `rpz.keys`).
+    public var transferKeys: [TSIGKey] = []
     /// How often file sources are checked for changes.
     public var fileCheck: TimeAmount = .seconds(2)
 
@@ -89,15 +92,22 @@ public struct PolicySettings: Sendable {
             case (nil, let url?):
                 if url.hasPrefix("file://") {
                     location = .file(String(url.dropFirst(7)))
+                } else if url.hasPrefix("axfr://") {
+                    // Following another RPZ primary (zone transfers, NOTIFY).
+                    guard TransferSource(url) != nil else {
+                        throw AppError(.config, "\(where_): url: axfr://ADDR:PORT/ZONE[?key=NAME] expected")
+                    }
+                    location = .url(url)
                 } else {
                     guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-                        throw AppError(.config, "\(where_): url: http://, https:// or file:// only")
+                        throw AppError(.config, "\(where_): url: http://, https://, axfr:// or file:// only")
                     }
                     location = .url(url)
                 }
             default: throw AppError(.config, "\(where_): give exactly one of path and url")
             }
-            guard let f = r.format ?? Self.guessFormat(location.description), let format = ListFormat(rawValue: f) else {
+            let isTransfer = location.description.hasPrefix("axfr://")
+            guard let f = r.format ?? (isTransfer ? "rpz" : Self.guessFormat(location.description)), let format = ListFormat(rawValue: f) else {
                 throw AppError(.config, "\(where_): format: one of \(formats)")
             }
             let allow = r.allow ?? (format == .warninglist)
@@ -119,6 +129,7 @@ public struct PolicySettings: Sendable {
             let info = ListInfo(
                 name: name, categories: categories, allow: allow, audit: r.audit ?? false, tlp: tlp, source: r.source ?? name,
                 origin: location.description, format: format.rawValue)
+            if isTransfer && format != .rpz { throw AppError(.config, "\(where_): an axfr:// source is an RPZ zone (format: rpz)") }
             p.sources.append(SourceSpec(info: info, location: location, format: format, refresh: refresh))
         }
 

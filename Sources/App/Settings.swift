@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import Pipeline
 import Resolver
+import RPZ
 import ThreatIntel
 
 /// Validated, normalised settings: what the server runs with.
@@ -34,6 +35,8 @@ public struct Settings: Sendable {
     public var skippedSelf: [String] = []
     public var policy = PolicySettings()
     public var intel: IntelSettings
+    /// The RPZ primary (nil: not published).
+    public var rpz: RPZSettings?
     /// Profile index per entry of `listen`.
     public var listenerProfiles: [Int] = []
 
@@ -152,6 +155,18 @@ public struct Settings: Sendable {
         settings.listenIsDefault = raw.listen == nil && profileListeners.isEmpty
         settings.policy = policy
         settings.listenerProfiles = listenerProfiles
+        settings.rpz = try RPZSettings.make(raw.rpz, policy: policy.config)
+        if let rpz = settings.rpz {
+            settings.policy.transferKeys = rpz.keys
+            if let l = rpz.listen, listen.contains(where: { sameEndpoint($0, l) }) {
+                throw AppError(.config, "rpz.listen: \(l) is also a DNS listener; give the RPZ primary its own port")
+            }
+        }
+        for spec in settings.policy.sources {
+            if case .url(let u) = spec.location, let t = TransferSource(u), let k = t.key, !settings.policy.transferKeys.contains(where: { $0.name == k }) {
+                throw AppError(.config, "policy.sources (\(spec.name)): no key named '\(k)' in rpz.keys")
+            }
+        }
         return settings
     }
 

@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import DNSWire
 import Policy
+import RPZ
 
 #if canImport(Glibc)
     import Glibc
@@ -23,7 +24,7 @@ struct BulwarkCommand: AsyncParsableCommand {
             flags win over the environment, which wins over the config file.
             """,
         version: Bulwark.version,
-        subcommands: [Serve.self, PolicyCommand.self, IntelCommand.self],
+        subcommands: [Serve.self, PolicyCommand.self, IntelCommand.self, RPZCommand.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -342,5 +343,49 @@ enum FileHandleShim {
     static func stderr(_ s: String) {
         var bytes = Array(s.utf8)
         bytes.withUnsafeMutableBytes { p in _ = write(2, p.baseAddress, p.count) }
+    }
+}
+
+struct RPZCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rpz",
+        abstract: "RPZ distribution: fetch a zone from a primary to a file, show which secondaries hold which serial.",
+        subcommands: [Fetch.self, Status.self]
+    )
+
+    struct Fetch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Transfer a zone (AXFR) from a primary and write it as a zone file (write, then rename).",
+            discussion: """
+                For resolvers that read RPZ from files only (Knot Resolver). With --interval, keeps \
+                following: checks the SOA serial every interval and transfers again when it grows.
+                """
+        )
+        @Option(name: .long, help: "The primary, ADDR:PORT.") var primary: String
+        @Option(name: .long, help: "Zone name, e.g. phishing.rpz.bulwark.") var zone: String
+        @Option(name: .long, help: "Output file.") var output: String
+        @Option(name: .long, help: "TSIG key: [algorithm:]name:base64secret (as dig -y).") var key: String?
+        @Option(name: .long, help: "Seconds between SOA checks; 0 = fetch once.") var interval: Double = 0
+
+        func run() async throws {
+            guard let address = try? Settings.parseAddress(primary, what: "primary") else { throw ValidationError("--primary: ADDR:PORT expected") }
+            guard let name = try? Name(zone.hasSuffix(".") ? zone : zone + ".") else { throw ValidationError("--zone: not a domain name") }
+            var tsig: TSIGKey? = nil
+            if let key {
+                guard let k = TSIGKey(spec: key) else { throw ValidationError("--key: [algorithm:]name:base64secret expected") }
+                tsig = k
+            }
+            try await RPZFetch.run(address: address, zone: name, key: tsig, output: output, interval: interval)
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a running server's RPZ zones: serials, journal, and per secondary the serial it last fetched and when.")
+        @Option(name: .long, help: "Server's metrics ADDR:PORT.") var server: String?
+        @OptionGroup var common: PolicyCommand.Common
+        func run() async throws {
+            try await PolicyCommand.send(try common.server(server), "GET", "/v1/rpz/status", [:])
+        }
     }
 }
