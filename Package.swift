@@ -220,7 +220,11 @@ let package = Package(
         ),
         .testTarget(
             name: "RPZTests",
-            dependencies: ["RPZ", "DNSWire", "Policy"],
+            dependencies: [
+                "RPZ", "DNSWire", "Policy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -116,7 +116,8 @@ public struct PolicyLoader: Sendable {
     }
 
     /// Follows a zone of another RPZ primary: its SOA serial first (unchanged: the copy in
-    /// force stays), then the whole zone by AXFR, kept as zone text for the RPZ parser.
+    /// force stays), then the changes by IXFR onto the copy we hold (or the whole zone by
+    /// AXFR when we hold none), kept as zone text for the RPZ parser.
     func transfer(_ spec: SourceSpec, _ t: TransferSource) async -> SourceContent? {
         var key: TSIGKey? = nil
         if let k = t.key {
@@ -125,11 +126,28 @@ public struct PolicyLoader: Sendable {
         }
         let client = TransferClient(address: t.address, key: key)
         let group = MultiThreadedEventLoopGroup.singleton
-        let haveCopy = archive.lastGood(spec.name) != nil
         do {
-            if haveCopy, let known = archive.validators(spec.name)?.etag {
+            // What we hold: IXFR from its serial (the primary may send the whole zone instead).
+            if let copy = archive.lastGood(spec.name), let etag = archive.validators(spec.name)?.etag, etag.hasPrefix("serial:"),
+                let known = UInt32(etag.dropFirst(7))
+            {
                 let serial = try await client.serial(of: t.zone, group: group)
-                if known == "serial:\(serial)" { return nil }
+                if serial == known || !Serial.greater(serial, than: known) { return nil }
+                let text: String
+                let now: UInt32
+                switch try await client.ixfr(t.zone, from: known, group: group) {
+                case .current: return nil
+                case .full(let s, let records):
+                    text = TransferClient.zoneText(records)
+                    now = s
+                case .incremental(let soa, let deleted, let added):
+                    text = TransferClient.apply(to: String(decoding: copy, as: UTF8.self), soa: soa, deleted: deleted, added: added)
+                    guard case .soa(let s) = soa.rdata else { return .failed("IXFR of \(t.zone): no SOA") }
+                    now = s.serial
+                }
+                let bytes = [UInt8](text.utf8)
+                archive.keep(spec.name, bytes, validators: .init(etag: "serial:\(now)", lastModified: nil))
+                return .fresh(bytes)
             }
             let (serial, records) = try await client.axfr(t.zone, group: group)
             let bytes = [UInt8](TransferClient.zoneText(records).utf8)

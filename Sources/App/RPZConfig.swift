@@ -143,6 +143,10 @@ public struct RPZSettings: Sendable {
             }
             var categories = CategorySet()
             for c in value("categories")?.strings ?? Policy.Category.allCases.map(\.description) {
+                if c == "threats" {
+                    categories.formUnion(.threats)
+                    continue
+                }
                 guard let cat = Policy.Category(name: c) else {
                     throw AppError(.config, "\(path).categories: unknown category '\(c)' (known: \(PolicySettings.categoryNames))")
                 }

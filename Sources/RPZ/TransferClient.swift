@@ -45,7 +45,40 @@ public struct TransferClient: Sendable {
 
     /// The whole zone by AXFR: its records, SOA first, without the closing SOA.
     public func axfr(_ zone: Name, group: any EventLoopGroup) async throws(RPZError) -> (serial: UInt32, records: [ResourceRecord]) {
-        let (query, id, mac) = makeQuery(zone, type: .axfr)
+        var reader = AXFRReader(zone: zone, maxRecords: maxRecords)
+        try await exchange(zone, type: .axfr, authority: [], group: group) { rr throws(RPZError) in try reader.add(rr) }
+        return (reader.serial!, reader.records)
+    }
+
+    /// What an IXFR brought.
+    public enum IXFRResult: Sendable {
+        /// The primary's serial is ours (or behind: nothing to take).
+        case current(UInt32)
+        /// The primary sent the whole zone (its history does not reach our serial).
+        case full(serial: UInt32, records: [ResourceRecord])
+        /// The net change from our serial: records to delete and to add (TTL ignored when
+        /// matching), and the new SOA.
+        case incremental(soa: ResourceRecord, deleted: [ResourceRecord], added: [ResourceRecord])
+    }
+
+    /// The changes since `serial` by IXFR (RFC 1995) over TCP; the primary may answer with the
+    /// whole zone instead.
+    public func ixfr(_ zone: Name, from serial: UInt32, group: any EventLoopGroup) async throws(RPZError) -> IXFRResult {
+        let ours = ResourceRecord(
+            name: zone, ttl: 0, rdata: .soa(.init(mname: .root, rname: .root, serial: serial, refresh: 0, retry: 0, expire: 0, minimum: 0)))
+        var reader = IXFRReader(zone: zone, known: serial, maxRecords: maxRecords)
+        try await exchange(zone, type: .ixfr, authority: [ours], group: group) { rr throws(RPZError) in try reader.add(rr) }
+        return try reader.result()
+    }
+
+    /// One transfer over TCP: sends the query, checks every message (ID, TSIG chain, rcode) and
+    /// hands each answer record to `consume` until it says the transfer is complete.
+    func exchange(
+        _ zone: Name, type: RRType, authority: [ResourceRecord], group: any EventLoopGroup,
+        consume: @escaping (ResourceRecord) throws(RPZError) -> Bool
+    ) async throws(RPZError) {
+        let what = "\(type) of \(zone) from \(address)"
+        let (query, id, mac) = makeQuery(zone, type: type, authority: authority)
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             channel = try await ClientBootstrap(group: group)
@@ -60,92 +93,76 @@ public struct TransferClient: Sendable {
                     }
                 }
         } catch {
-            throw RPZError(.transfer, "AXFR of \(zone): cannot connect to \(address): \(error)")
+            throw RPZError(.transfer, "\(what): cannot connect: \(error)")
         }
         let deadline = ContinuousClock.now + .nanoseconds(timeout.nanoseconds)
-        let result: Result<(UInt32, [ResourceRecord]), RPZError> = await withTaskGroup(of: Result<(UInt32, [ResourceRecord]), RPZError>?.self) { group in
-            group.addTask {
+        let consumer = UnsafeTransfer(consume)
+        let failure: RPZError? = await withTaskGroup(of: RPZError??.self) { tasks in
+            tasks.addTask {
                 try? await Task.sleep(until: deadline)
                 if Task.isCancelled { return nil }
                 try? await channel.channel.close()
-                return .failure(RPZError(.transfer, "AXFR of \(zone) from \(address): timed out"))
+                return .some(RPZError(.transfer, "\(what): timed out"))
             }
-            group.addTask {
+            tasks.addTask {
                 do {
-                    return .success(try await self.read(channel, zone: zone, query: query, id: id, mac: mac))
+                    try await self.read(channel, what: what, query: query, id: id, mac: mac, consume: consumer.value)
+                    return .some(nil)
                 } catch let e as RPZError {
-                    return .failure(e)
+                    return .some(e)
                 } catch {
-                    return .failure(RPZError(.transfer, "AXFR of \(zone) from \(address): \(error)"))
+                    return .some(RPZError(.transfer, "\(what): \(error)"))
                 }
             }
-            var first: Result<(UInt32, [ResourceRecord]), RPZError>? = nil
-            while first == nil, let r = await group.next() { first = r }
-            group.cancelAll()
-            return first ?? .failure(RPZError(.transfer, "AXFR of \(zone) from \(address): no result"))
+            var outcome: RPZError?? = nil
+            while outcome == nil, let r = await tasks.next() { outcome = r }
+            tasks.cancelAll()
+            return outcome ?? RPZError(.transfer, "\(what): no result")
         }
         try? await channel.channel.close()
-        switch result {
-        case .success(let (serial, records)): return (serial, records)
-        case .failure(let e): throw e
-        }
+        if let failure { throw failure }
     }
 
-    func read(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, zone: Name, query: [UInt8], id: UInt16, mac: [UInt8]) async throws -> (UInt32, [ResourceRecord]) {
+    func read(
+        _ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, what: String, query: [UInt8], id: UInt16, mac: [UInt8],
+        consume: (ResourceRecord) throws(RPZError) -> Bool
+    ) async throws {
         try await channel.executeThenClose { inbound, outbound in
             try await outbound.write(ByteBuffer(bytes: query))
             var verifier = key.map { TSIGStreamVerifier(key: $0, requestMAC: mac) }
-            var records: [ResourceRecord] = []
-            var serial: UInt32? = nil
             for try await frame in inbound {
                 let bytes = Array(frame.readableBytesView)
                 guard bytes.count >= 12, bytes[0] == UInt8(id >> 8), bytes[1] == UInt8(id & 0xFF) else {
-                    throw RPZError(.badResponse, "AXFR of \(zone) from \(address): answer with another ID")
+                    throw RPZError(.badResponse, "\(what): answer with another ID")
                 }
                 if verifier != nil {
                     let v = verifier!.verify(bytes, now: now())
-                    if case .failed(let e, _, _) = v { throw RPZError(.tsig, "AXFR of \(zone) from \(address): \(e)") }
-                    if case .malformed(let why) = v { throw RPZError(.tsig, "AXFR of \(zone) from \(address): \(why)") }
+                    if case .failed(let e, _, _) = v { throw RPZError(.tsig, "\(what): \(e)") }
+                    if case .malformed(let why) = v { throw RPZError(.tsig, "\(what): \(why)") }
                 }
                 let m: Message
                 do {
                     m = try Message(parsing: bytes)
                 } catch {
-                    throw RPZError(.badResponse, "AXFR of \(zone) from \(address): \(error)")
+                    throw RPZError(.badResponse, "\(what): \(error)")
                 }
-                guard m.rcode == .noError else { throw RPZError(.transfer, "AXFR of \(zone) from \(address): \(m.rcode)") }
-                for rr in m.answers {
-                    if serial == nil {
-                        guard rr.name == zone, case .soa(let s) = rr.rdata else {
-                            throw RPZError(.badResponse, "AXFR of \(zone) from \(address): the first record is not the zone's SOA")
-                        }
-                        serial = s.serial
-                        records.append(rr)
-                        continue
+                guard m.rcode == .noError else { throw RPZError(.transfer, "\(what): \(m.rcode)") }
+                for (i, rr) in m.answers.enumerated() where try consume(rr) {
+                    guard i == m.answers.count - 1 else { throw RPZError(.badResponse, "\(what): records after the closing SOA") }
+                    if let verifier {
+                        let v = verifier.finish()
+                        if !v.isValid { throw RPZError(.tsig, "\(what): \(v)") }
                     }
-                    if rr.type == .soa && rr.name == zone {
-                        if let verifier {
-                            let v = verifier.finish()
-                            if !v.isValid { throw RPZError(.tsig, "AXFR of \(zone) from \(address): \(v)") }
-                        }
-                        return (serial!, records)
-                    }
-                    guard rr.name.isSubdomain(of: zone) else {
-                        throw RPZError(.badResponse, "AXFR of \(zone) from \(address): \(rr.name) is outside the zone")
-                    }
-                    records.append(rr)
-                    if records.count > maxRecords {
-                        throw RPZError(.badResponse, "AXFR of \(zone) from \(address): more than \(maxRecords) records")
-                    }
+                    return
                 }
             }
-            throw RPZError(.transfer, "AXFR of \(zone) from \(address): connection closed before the closing SOA (truncated transfer)")
+            throw RPZError(.transfer, "\(what): connection closed before the closing SOA (truncated transfer)")
         }
     }
 
-    func makeQuery(_ zone: Name, type: RRType) -> ([UInt8], UInt16, [UInt8]) {
+    func makeQuery(_ zone: Name, type: RRType, authority: [ResourceRecord] = []) -> ([UInt8], UInt16, [UInt8]) {
         let id = UInt16.random(in: 0...UInt16.max)
-        let m = Message(header: Header(id: id, flags: 0), questions: [Question(name: zone, type: type)])
+        let m = Message(header: Header(id: id, flags: 0), questions: [Question(name: zone, type: type)], authorities: authority)
         var bytes = (try? m.encode()) ?? []
         var mac: [UInt8] = []
         if let key { (bytes, mac) = TSIG.sign(bytes, key: key, time: now()) }
@@ -170,5 +187,172 @@ extension TSIGVerification {
     var isValid: Bool {
         if case .valid = self { return true }
         return false
+    }
+}
+
+/// Lets a non-Sendable closure cross into the task that runs the transfer; it is called only
+/// there, one record at a time, while the caller waits.
+struct UnsafeTransfer<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// An AXFR answer: the zone's SOA, its records, the SOA again.
+struct AXFRReader {
+    let zone: Name
+    let maxRecords: Int
+    var serial: UInt32? = nil
+    var records: [ResourceRecord] = []
+
+    init(zone: Name, maxRecords: Int) {
+        self.zone = zone
+        self.maxRecords = maxRecords
+    }
+
+    /// True at the closing SOA.
+    mutating func add(_ rr: ResourceRecord) throws(RPZError) -> Bool {
+        if serial == nil {
+            guard rr.name == zone, case .soa(let s) = rr.rdata else {
+                throw RPZError(.badResponse, "the first record of the transfer of \(zone) is not its SOA")
+            }
+            serial = s.serial
+            records.append(rr)
+            return false
+        }
+        if rr.type == .soa && rr.name == zone { return true }
+        guard rr.name.isSubdomain(of: zone) else { throw RPZError(.badResponse, "\(rr.name) is outside the zone \(zone)") }
+        records.append(rr)
+        guard records.count <= maxRecords else { throw RPZError(.badResponse, "more than \(maxRecords) records in \(zone)") }
+        return false
+    }
+}
+
+/// An IXFR answer (RFC 1995 §4): the new SOA, then for each change the old SOA, its
+/// deletions, the next SOA, its additions; the new SOA again. Or one SOA (nothing new), or
+/// an AXFR-style answer (the whole zone).
+struct IXFRReader {
+    struct Key: Hashable {
+        var name: Name
+        var type: RRType
+        var rdata: RData
+        init(_ rr: ResourceRecord) {
+            name = rr.name
+            type = rr.type
+            rdata = rr.rdata
+        }
+    }
+    enum State { case start, afterFirst, deleting, adding, done }
+    let zone: Name
+    let known: UInt32
+    let maxRecords: Int
+    var state = State.start
+    var newSOA: ResourceRecord? = nil
+    var newSerial: UInt32 = 0
+    var current: UInt32 = 0
+    var full: AXFRReader
+    var isFull = false
+    var deleted: [Key: ResourceRecord] = [:]
+    var added: [Key: ResourceRecord] = [:]
+    var count = 0
+
+    init(zone: Name, known: UInt32, maxRecords: Int) {
+        self.zone = zone
+        self.known = known
+        self.maxRecords = maxRecords
+        full = AXFRReader(zone: zone, maxRecords: maxRecords)
+    }
+
+    mutating func add(_ rr: ResourceRecord) throws(RPZError) -> Bool {
+        count += 1
+        guard count <= maxRecords else { throw RPZError(.badResponse, "more than \(maxRecords) records in the IXFR of \(zone)") }
+        let soaSerial: UInt32? = rr.name == zone ? { if case .soa(let s) = rr.rdata { s.serial } else { nil } }() : nil
+        if isFull { return try full.add(rr) }
+        switch state {
+        case .start:
+            guard let s = soaSerial else { throw RPZError(.badResponse, "the IXFR of \(zone) does not start with its SOA") }
+            newSOA = rr
+            newSerial = s
+            _ = try full.add(rr)
+            if s == known || !Serial.greater(s, than: known) {
+                state = .done
+                return true
+            }
+            state = .afterFirst
+            return false
+        case .afterFirst:
+            // The old SOA starts an incremental answer; anything else is a whole zone.
+            if let s = soaSerial, s == known {
+                current = s
+                state = .deleting
+                return false
+            }
+            isFull = true
+            return try full.add(rr)
+        case .deleting:
+            if let s = soaSerial {
+                current = s
+                state = .adding
+                return false
+            }
+            guard rr.name.isSubdomain(of: zone) else { throw RPZError(.badResponse, "\(rr.name) is outside the zone \(zone)") }
+            let k = Key(rr)
+            if added.removeValue(forKey: k) == nil { deleted[k] = rr }
+            return false
+        case .adding:
+            if let s = soaSerial {
+                if current == newSerial && s == newSerial {
+                    state = .done
+                    return true
+                }
+                guard s == current else { throw RPZError(.badResponse, "the IXFR of \(zone) breaks its serial chain at \(s)") }
+                state = .deleting
+                return false
+            }
+            guard rr.name.isSubdomain(of: zone) else { throw RPZError(.badResponse, "\(rr.name) is outside the zone \(zone)") }
+            let k = Key(rr)
+            if deleted.removeValue(forKey: k) == nil { added[k] = rr }
+            return false
+        case .done:
+            throw RPZError(.badResponse, "records after the end of the IXFR of \(zone)")
+        }
+    }
+
+    func result() throws(RPZError) -> TransferClient.IXFRResult {
+        if isFull { return .full(serial: full.serial!, records: full.records) }
+        guard let newSOA else { throw RPZError(.badResponse, "empty IXFR of \(zone)") }
+        if newSerial == known || !Serial.greater(newSerial, than: known) { return .current(newSerial) }
+        return .incremental(soa: newSOA, deleted: Array(deleted.values), added: Array(added.values))
+    }
+}
+
+extension TransferClient {
+    /// Applies an incremental transfer to zone text written by `zoneText`: the SOA line
+    /// replaced, deleted records' lines dropped (matched without their TTL), added ones appended.
+    public static func apply(to text: String, soa: ResourceRecord, deleted: [ResourceRecord], added: [ResourceRecord]) -> String {
+        func key(_ line: Substring) -> String {
+            let f = line.split(separator: "\t", maxSplits: 4, omittingEmptySubsequences: false)
+            guard f.count == 5 else { return String(line) }
+            return "\(f[0].lowercased())\t\(f[2])\t\(f[3])\t\(f[4])"
+        }
+        let gone = Set(deleted.map { key(Substring($0.description)) })
+        var out = soa.description + "\n"
+        out.reserveCapacity(text.utf8.count + added.count * 64)
+        var first = true
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            if first {
+                // The old SOA.
+                first = false
+                continue
+            }
+            if gone.isEmpty || !gone.contains(key(line)) {
+                out += line
+                out += "\n"
+            }
+        }
+        for rr in added {
+            out += rr.description
+            out += "\n"
+        }
+        return out
     }
 }

@@ -357,6 +357,9 @@ def test_bulwark_follows_another_primary(bulwark_factory, knot, cleanup, tmp_pat
     print(f"\n[rpz] followed primary change -> enforced by Bulwark in {time.monotonic() - t0:.3f}s")
     assert q(f"p1.{Z}").rcode() == dns.rcode.NOERROR
     assert "NOTIFY for a followed zone" in b.log_path.read_text()
+    # The first copy came by AXFR, the change by IXFR onto it.
+    log = primary.log_text()
+    assert "AXFR, outgoing" in log and "IXFR, outgoing" in log, primary.log_tail(20)
 
     # `bulwark rpz fetch` writes the zone to a file (for Knot Resolver), signed with the key.
     out = tmp_path / "fetched.rpz"
