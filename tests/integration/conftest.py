@@ -19,18 +19,8 @@ import harness  # noqa: E402
 from harness import Bulwark, Knot  # noqa: E402
 
 
-def _missing(what: str) -> None:
-    msg = f"{what} (install: apt-get install -y knot knot-dnsutils; see .ci/run)"
-    if harness.ON_CI:
-        pytest.fail(f"CI=true and {msg}", pytrace=False)
-    pytest.skip(msg)
-
-
 def _require(name: str) -> str:
-    path = harness.find_executable(name)
-    if not path:
-        _missing(f"`{name}` not found")
-    return path
+    return harness.require_peer(name)
 
 
 # ---------------------------------------------------------------------------

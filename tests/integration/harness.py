@@ -44,6 +44,26 @@ def find_executable(name: str) -> str | None:
     return None
 
 
+def missing_peer(what: str) -> None:
+    """A test peer is missing: skip locally, fail when CI=true (CI must install every peer)."""
+    import pytest
+
+    msg = f"{what} (install: sudo scripts/install-deps)"
+    if ON_CI:
+        pytest.fail(f"CI=true and {msg}", pytrace=False)
+    pytest.skip(msg)
+
+
+def require_peer(*names: str) -> str:
+    """The path of each executable (the last one's returned); a missing one is `missing_peer`."""
+    path = ""
+    for name in names:
+        path = find_executable(name) or ""
+        if not path:
+            missing_peer(f"`{name}` not found")
+    return path
+
+
 def bulwark_binary() -> Path:
     env = os.environ.get("BULWARK_BIN")
     if env:
@@ -273,6 +293,20 @@ class Server:
         head = f"[{self.label} pid={self.proc.pid if self.proc else '-'} rc={self.proc.poll() if self.proc else '-'}] {self.log_path}\n"
         return head + "\n".join(lines[-max_lines:])
 
+    def stop(self) -> int | None:
+        """Stops the process we started (by its PID); its exit status."""
+        if self.proc is None:
+            return None
+        return stop_process(self.proc)
+
+    def close(self) -> None:
+        """Stops it and removes its directory."""
+        self.stop()
+        self._unregister()
+        d = getattr(self, "dir", None)
+        if d is not None:
+            shutil.rmtree(d, ignore_errors=True)
+
     def _register(self) -> None:
         if self not in RUNNING:
             RUNNING.append(self)
@@ -331,16 +365,6 @@ zone:
         self._register()
         wait_for_dns(self.port, LOOPBACK, timeout, self.proc)
         return self
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc)
-        # Wait until the port really stops answering (knotd exits after closing sockets).
-
-    def close(self) -> None:
-        self.stop()
-        self._unregister()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
     def query_count(self) -> int:
         """Queries knotd has answered so far (mod-stats via knotc)."""
@@ -402,16 +426,6 @@ class Bulwark(Server):
         self._register()
         wait_for_dns(self.port, wait_host or self.host, timeout, self.proc)
         return self
-
-    def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        return stop_process(self.proc)
-
-    def close(self) -> None:
-        self.stop()
-        self._unregister()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
     def metrics_text(self, timeout: float = 5.0) -> tuple[str, str]:
         import urllib.request

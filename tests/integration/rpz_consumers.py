@@ -34,7 +34,6 @@ import base64
 import ipaddress
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 import time
@@ -48,7 +47,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.tsigkeyring
 
-from harness import LOOPBACK, Server, find_executable, free_port, stop_process, wait_for_dns
+from harness import LOOPBACK, Server, find_executable, free_port, wait_for_dns
 
 __all__ = [
     "Tsig",
@@ -213,6 +212,12 @@ class Daemon(Server):
     def _write_config(self) -> None:
         raise NotImplementedError
 
+    def _follow(self, primary_host: str, primary_port: int, zones: Sequence[str], upstream_host: str, upstream_port: int) -> None:
+        """An RPZ consumer: the primary it transfers `zones` from, the upstream it forwards to."""
+        self.primary = (_check_loopback(primary_host), primary_port)
+        self.zones = [_abs(z) for z in zones]
+        self.upstream = (_check_loopback(upstream_host), upstream_port)
+
     def _argv(self) -> list[str]:
         raise NotImplementedError
 
@@ -240,16 +245,6 @@ class Daemon(Server):
                 raise specific from e
             raise RuntimeError(f"{self.label} did not start: {e}\n{self.log_tail(40)}") from e
         return self
-
-    def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        return stop_process(self.proc)
-
-    def close(self) -> None:
-        self.stop()
-        self._unregister()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
         return self
@@ -299,9 +294,7 @@ class UnboundRPZ(Daemon):
     ) -> None:
         super().__init__("unbound")
         self.exe = _require_exe("unbound")
-        self.primary = (_check_loopback(primary_host), primary_port)
-        self.zones = [_abs(z) for z in zones]
-        self.upstream = (_check_loopback(upstream_host), upstream_port)
+        self._follow(primary_host, primary_port, zones, upstream_host, upstream_port)
         if allow_notify is True:
             self.allow_notify = ["127.0.0.1", "::1"]
         elif allow_notify:
@@ -399,9 +392,7 @@ class BindRPZ(Daemon):
     ) -> None:
         super().__init__("named")
         self.exe = _require_exe("named")
-        self.primary = (_check_loopback(primary_host), primary_port)
-        self.zones = [_abs(z) for z in zones]
-        self.upstream = (_check_loopback(upstream_host), upstream_port)
+        self._follow(primary_host, primary_port, zones, upstream_host, upstream_port)
         self.tsig = Tsig.coerce(tsig)
         self.max_policy_ttl = max_policy_ttl
         self.policy = policy
@@ -521,9 +512,7 @@ class PdnsRPZ(Daemon):
         self.supports_notify = self.version >= (5, 1)
         if refresh is None and not self.supports_notify:
             refresh = 1  # poll the primary's SOA every second instead
-        self.primary = (_check_loopback(primary_host), primary_port)
-        self.zones = [_abs(z) for z in zones]
-        self.upstream = (_check_loopback(upstream_host), upstream_port)
+        self._follow(primary_host, primary_port, zones, upstream_host, upstream_port)
         self.upstream_recursive = upstream_recursive
         self.tsig = Tsig.coerce(tsig)
         self.refresh = refresh

@@ -67,16 +67,11 @@ RESULTS = harness.REPO_ROOT / "bench" / "results"
 
 
 def _missing(what: str) -> None:
-    msg = f"{what} (install: sudo scripts/install-deps)"
-    if harness.ON_CI:
-        pytest.fail(f"CI=true and {msg}", pytrace=False)
-    pytest.skip(msg)
+    harness.missing_peer(what)
 
 
 def _require(*names: str) -> None:
-    for n in names:
-        if not harness.find_executable(n):
-            _missing(f"`{n}` not found")
+    harness.require_peer(*names)
 
 
 def _start(daemon):

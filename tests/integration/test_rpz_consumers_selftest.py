@@ -62,20 +62,13 @@ RULES_V1 = [
 ]
 RULES_V2 = RULES_V1 + ["new.test.bulwark CNAME ."]
 
-INSTALL = "apt-get install -y knot knot-dnsutils unbound bind9 pdns-recursor knot-resolver lua-cqueues; see scripts/install-deps"
-
 
 def _missing(what: str) -> None:
-    msg = f"{what} (install: {INSTALL})"
-    if harness.ON_CI:
-        pytest.fail(f"CI=true and {msg}", pytrace=False)
-    pytest.skip(msg)
+    harness.missing_peer(what)
 
 
 def _require(*names: str) -> None:
-    for name in names:
-        if not harness.find_executable(name):
-            _missing(f"`{name}` not found")
+    harness.require_peer(*names)
 
 
 @pytest.fixture(scope="module")
