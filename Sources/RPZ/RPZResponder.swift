@@ -217,7 +217,15 @@ public struct RPZResponder: Sendable {
             m.questions = []
             m.edns = nil
         }
-        var bytes = try m.encode()
+        // Room for the TSIG record; records too big together (long local data) go in halves.
+        var bytes = try m.encode(maxSize: 65535 - 512)
+        if bytes[2] & 0x02 != 0 {
+            guard records.count > 1 else { throw RPZError(.config, "a record of \(records[0].name) does not fit in a message") }
+            let half = records.count / 2
+            try await message(template, Array(records[..<half]), first: first, signer: &signer, send: send)
+            try await message(template, Array(records[half...]), first: false, signer: &signer, send: send)
+            return
+        }
         if signer != nil { bytes = signer!.sign(bytes) }
         try await send(bytes)
     }

@@ -156,4 +156,21 @@ import Testing
         let late = try await ask(r, old)
         #expect(try TSIG.extract(late[0])?.record.error == TSIGError.badTime.rawValue)
     }
+
+    @Test func bigLocalDataIsSplitAcrossMessages() async throws {
+        var rules = Rules()
+        rules.list("garden", [.phishing])
+        let big = RData.txt([[UInt8]](repeating: [UInt8](repeating: 0x61, count: 255), count: 40))
+        for i in 0..<30 {
+            let owner = try Name("big\(i).example.")
+            rules.name("big\(i).example", .exact, .localData([ResourceRecord(name: owner, ttl: 60, rdata: big)]))
+        }
+        let publisher = RPZPublisher(zones: [zone("phishing.rpz.bulwark.", [.phishing])], engine: rules.engine())
+        let r = RPZResponder(publisher: publisher)
+        let messages = try parse(try await ask(r, query("phishing.rpz.bulwark.", .axfr)))
+        #expect(messages.count > 1)
+        let records = messages.flatMap(\.answers)
+        #expect(records.filter { $0.type == .txt }.count == 30 && records.filter { $0.type == .soa }.count == 2)
+        #expect(messages.allSatisfy { !$0.header.truncated })
+    }
 }
