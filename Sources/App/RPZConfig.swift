@@ -29,10 +29,10 @@ public struct RawRPZ: Sendable, Equatable {
     }
 
     static let zoneKeys: Set<String> = [
-        "name", "categories", "lists", "exclude-lists", "action", "ttl", "max-tlp", "refresh", "retry", "expire", "allow-transfer", "require-key",
+        "name", "profile", "categories", "lists", "exclude-lists", "action", "ttl", "max-tlp", "refresh", "retry", "expire", "allow-transfer", "require-key",
         "notify", "file",
     ]
-    static let topKeys: Set<String> = zoneKeys.subtracting(["name", "lists", "exclude-lists", "file"]).union(["listen", "suffix", "zones", "keys"])
+    static let topKeys: Set<String> = zoneKeys.subtracting(["name", "profile", "lists", "exclude-lists", "file"]).union(["listen", "suffix", "zones", "keys"])
     static let keyKeys: Set<String> = ["name", "algorithm", "secret"]
 
     static func parse(_ node: Node) throws -> RawRPZ {
@@ -99,7 +99,7 @@ public struct RPZSettings: Sendable {
     /// Zone files kept in step with the zones (Knot Resolver reads RPZ from files only).
     public var files: [Name: String] = [:]
 
-    static func make(_ raw: RawRPZ?, policy: PolicyConfig) throws -> RPZSettings? {
+    static func make(_ raw: RawRPZ?, policy: PolicyConfig, profiles: [Profile] = Profile.builtIn) throws -> RPZSettings? {
         guard let raw else { return nil }
         let listen = try raw.values["listen"]?.scalar.map { try Settings.parseAddress($0, what: "rpz.listen") }
         var keys: [TSIGKey] = []
@@ -154,6 +154,18 @@ public struct RPZSettings: Sendable {
             }
             var z = RPZZoneConfig(apex: apex, categories: categories, lists: entry["lists"]?.strings)
             z.excludedLists = entry["exclude-lists"]?.strings ?? []
+            if let p = entry["profile"]?.scalar {
+                // The zone carries what that profile blocks (a tenant's policy, for its resolvers).
+                guard let profile = profiles.first(where: { $0.name == p }) else {
+                    throw AppError(.config, "\(path).profile: no profile named '\(p)' (known: \(profiles.map(\.name).joined(separator: ", ")))")
+                }
+                guard entry["categories"] == nil && entry["lists"] == nil && entry["exclude-lists"] == nil else {
+                    throw AppError(.config, "\(path): profile takes the place of categories, lists and exclude-lists")
+                }
+                z.categories = profile.categories
+                z.lists = profile.lists
+                z.excludedLists = profile.excludedLists
+            }
             if let a = value("action")?.scalar {
                 guard let action = RPZBlockAction(rawValue: a) else {
                     throw AppError(.config, "\(path).action: one of \(RPZBlockAction.allCases.map(\.rawValue).joined(separator: ", "))")

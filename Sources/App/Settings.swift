@@ -155,7 +155,7 @@ public struct Settings: Sendable {
         settings.listenIsDefault = raw.listen == nil && profileListeners.isEmpty
         settings.policy = policy
         settings.listenerProfiles = listenerProfiles
-        settings.rpz = try RPZSettings.make(raw.rpz, policy: policy.config)
+        settings.rpz = try RPZSettings.make(raw.rpz, policy: policy.config, profiles: policy.profiles)
         if let rpz = settings.rpz {
             settings.policy.transferKeys = rpz.keys
             if let l = rpz.listen, listen.contains(where: { sameEndpoint($0, l) }) {

@@ -63,6 +63,26 @@ import Testing
         #expect(f.sinkholeV4 != nil)
     }
 
+    @Test func zoneOfAProfile() throws {
+        let s = try #require(
+            try settings(
+                """
+                policy:
+                  sources:
+                    - {name: noisy, path: /lists/noisy.txt, format: domains, categories: [adult]}
+                  profiles:
+                    - {name: school, categories: [threats, adult, gambling], exclude-lists: [noisy]}
+                rpz:
+                  listen: 127.0.0.1:5300
+                  zones: [{name: school.rpz., profile: school}]
+                """
+            ).rpz)
+        #expect(s.zones[0].categories == CategorySet.threats.union(CategorySet([.adult, .gambling])))
+        #expect(s.zones[0].excludedLists == ["noisy"])
+        #expect(error("rpz: {listen: 127.0.0.1:5300, zones: [{name: a., profile: nope}]}").contains("no profile named 'nope'"))
+        #expect(error("rpz: {listen: 127.0.0.1:5300, zones: [{name: a., profile: protective, categories: [adult]}]}").contains("takes the place"))
+    }
+
     @Test func followedZonesNeedTheirKey() throws {
         let s = try settings(
             """
