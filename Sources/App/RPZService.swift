@@ -16,6 +16,7 @@ public final class RPZService: Service, Sendable {
     let engines: AsyncStream<PolicyEngine>
     let feed: AsyncStream<PolicyEngine>.Continuation
     let logger: Logger
+    let initialBase: BaseIdentity
     /// NOTIFY for zones followed from another primary (policy sources `axfr://`).
     let followed: (@Sendable (Name, IPAddress) async -> Bool)?
 
@@ -26,6 +27,7 @@ public final class RPZService: Service, Sendable {
         self.settings = settings
         self.logger = logger
         self.followed = followed
+        initialBase = initial.baseIdentity
         publisher = RPZPublisher(zones: settings.zones, engine: initial, statePath: "\(dataDirectory)/rpz-serials.json", logger: logger)
         (engines, feed) = AsyncStream.makeStream(of: PolicyEngine.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -52,7 +54,14 @@ public final class RPZService: Service, Sendable {
         guard let listen = settings.listen else { return }
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask {
-                for await e in engines { await publisher.publish(e) }
+                var base = self.initialBase
+                for await e in engines {
+                    await publisher.publish(e)
+                    // A new base means a diff over every name: give its garbage back (it ran on
+                    // another thread than the policy build, after that build's trim).
+                    if e.baseIdentity != base { PolicyService.releaseFreedMemory() }
+                    base = e.baseIdentity
+                }
             }
             tasks.addTask {
                 try await server.run(address: listen, group: group)

@@ -44,19 +44,27 @@ extension PolicyEngine {
     /// order `forEachNameRule` visits them.
     public func nameRules(exactly wire: UnsafeRawBufferPointer) -> [PolicyMatch] {
         var out: [PolicyMatch] = []
-        guard let h = NameIndex.hash(wire, start: 0, seed: snapshot.names.seed) else { return out }
+        nameRules(exactly: wire, into: &out)
+        return out
+    }
+
+    /// The same into a caller's buffer (emptied first; no allocation once it has grown), for
+    /// walks over millions of names.
+    public func nameRules(exactly wire: UnsafeRawBufferPointer, into out: inout [PolicyMatch]) {
+        out.removeAll(keepingCapacity: true)
+        guard let h = NameIndex.hash(wire, start: 0, seed: snapshot.names.seed) else { return }
         let removed = delta.removedNames
         for (layer, index) in [(PolicyLayer.names, snapshot.names), (.deltaNames, delta.names)] {
-            var found: [PolicyMatch] = []
+            let start = out.count
             index.forEach(hash: h, wire, start: 0, end: wire.count) { e in
                 if !(layer == .names && removed.contains(e)) {
-                    found.append(PolicyMatch(layer: layer, entry: e, classID: index.classID[e], depth: 0))
+                    out.append(PolicyMatch(layer: layer, entry: e, classID: index.classID[e], depth: 0))
                 }
                 return true
             }
-            out.append(contentsOf: found.sorted { $0.entry < $1.entry })
+            // Probe order is not entry order; one name rarely has more than one rule.
+            if out.count - start > 1 { out[start...].sort { $0.entry < $1.entry } }
         }
-        return out
     }
 
     /// Calls `body` for every address rule in force (base entries not removed, then the delta's).
@@ -79,18 +87,27 @@ extension PolicyEngine {
         }
     }
 
+    /// Which base snapshot this engine stands on: equal for engines that differ only in their
+    /// deltas (the arrays are shared, not copied). Holding it keeps no engine alive.
+    public var baseIdentity: BaseIdentity {
+        BaseIdentity(
+            arena: snapshot.names.arena.withUnsafeBytes { $0.baseAddress.map { UInt(bitPattern: $0) } ?? 0 },
+            slots: snapshot.names.slots.withUnsafeBytes { $0.baseAddress.map { UInt(bitPattern: $0) } ?? 0 },
+            names: snapshot.names.count, prefixes: snapshot.prefixes.count)
+    }
+
     /// True when both engines share one base snapshot (their differences are in the deltas).
     public func sharesBase(with other: PolicyEngine) -> Bool {
-        func base(_ e: PolicyEngine) -> (UnsafeRawPointer?, UnsafeRawPointer?, Int) {
-            let a = e.snapshot.names.arena.withUnsafeBytes { $0.baseAddress }
-            let s = e.snapshot.names.slots.withUnsafeBytes { $0.baseAddress }
-            return (a, s, e.snapshot.prefixes.count)
-        }
-        let (a1, s1, p1) = base(self)
-        let (a2, s2, p2) = base(other)
-        return a1 == a2 && s1 == s2 && p1 == p2 && snapshot.lists == other.snapshot.lists
-            && snapshot.names.count == other.snapshot.names.count
+        baseIdentity == other.baseIdentity && snapshot.lists == other.snapshot.lists
     }
+}
+
+/// See `PolicyEngine.baseIdentity`.
+public struct BaseIdentity: Hashable, Sendable {
+    let arena: UInt
+    let slots: UInt
+    let names: Int
+    let prefixes: Int
 }
 
 /// A position in the walk over an engine's name rules.

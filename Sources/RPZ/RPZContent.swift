@@ -17,6 +17,9 @@ enum ZoneDiffer {
         let oldViews = zones.map { ZoneView(config: $0, engine: old) }
         let newViews = zones.map { ZoneView(config: $0, engine: new) }
         var diffs = [ZoneDiff](repeating: ZoneDiff(), count: zones.count)
+        // Reused for every name: no allocation per name in a walk over millions.
+        var oldRules: [PolicyMatch] = []
+        var newRules: [PolicyMatch] = []
 
         func compare(_ wire: UnsafeRawBufferPointer, _ oldRules: [PolicyMatch], _ newRules: [PolicyMatch]) {
             for z in zones.indices {
@@ -42,14 +45,16 @@ enum ZoneDiffer {
         if old.sharesBase(with: new) {
             // Only the delta differs: the names whose delta rules or base removals changed.
             var touched = Set<[UInt8]>()
-            let oldRules = Set(old.delta.nameRules)
-            let newRules = Set(new.delta.nameRules)
-            for r in oldRules.symmetricDifference(newRules) { touched.insert(r.wire) }
+            for r in Set(old.delta.nameRules).symmetricDifference(Set(new.delta.nameRules)) { touched.insert(r.wire) }
             for e in old.delta.removedNames.symmetricDifference(new.delta.removedNames) {
                 touched.insert(old.snapshot.names.wire(of: e))
             }
             for wire in touched.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-                wire.withUnsafeBytes { w in compare(w, old.nameRules(exactly: w), new.nameRules(exactly: w)) }
+                wire.withUnsafeBytes { w in
+                    old.nameRules(exactly: w, into: &oldRules)
+                    new.nameRules(exactly: w, into: &newRules)
+                    compare(w, oldRules, newRules)
+                }
             }
             if old.delta.prefixRules != new.delta.prefixRules || old.delta.removedPrefixes != new.delta.removedPrefixes {
                 diffPrefixes(oldViews, newViews, &diffs)
@@ -58,13 +63,16 @@ enum ZoneDiffer {
             // Every name of the new engine (once, at its first rule), then the names only the
             // old one had.
             new.forEachNameRule { wire, m in
-                let newRules = new.nameRules(exactly: wire)
+                new.nameRules(exactly: wire, into: &newRules)
                 guard newRules.first == m else { return }
-                compare(wire, old.nameRules(exactly: wire), newRules)
+                old.nameRules(exactly: wire, into: &oldRules)
+                compare(wire, oldRules, newRules)
             }
             old.forEachNameRule { wire, m in
-                let oldRules = old.nameRules(exactly: wire)
-                guard oldRules.first == m, new.nameRules(exactly: wire).isEmpty else { return }
+                old.nameRules(exactly: wire, into: &oldRules)
+                guard oldRules.first == m else { return }
+                new.nameRules(exactly: wire, into: &newRules)
+                guard newRules.isEmpty else { return }
                 compare(wire, oldRules, [])
             }
             diffPrefixes(oldViews, newViews, &diffs)
@@ -103,11 +111,13 @@ struct ZoneWalker {
     mutating func next(limit: Int = 512) -> [ResourceRecord] {
         var out: [ResourceRecord] = []
         let view = self.view
+        var rules: [PolicyMatch] = []
         while out.isEmpty && !cursor.isDone {
             view.engine.forEachNameRule(from: &cursor, limit: limit) { wire, m in
                 guard view.carries(m) else { return }
-                let rules = view.engine.nameRules(exactly: wire).filter(view.carries)
-                guard rules.first == m else { return }
+                view.engine.nameRules(exactly: wire, into: &rules)
+                // The name's records go out once, at its first rule this zone carries.
+                guard rules.first(where: view.carries) == m else { return }
                 out += view.records(wire, view.state(rules))
             }
         }

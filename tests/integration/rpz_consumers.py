@@ -291,8 +291,12 @@ class UnboundRPZ(Daemon):
         allow_notify: bool | Sequence[str] = True,
         upstream_host: str = LOOPBACK,
         verbosity: int = 1,
+        zonefile: bool = True,
     ) -> None:
         super().__init__("unbound")
+        # Unbound rewrites the whole zone file after every transfer (single-threaded: a
+        # million-name zone holds it for seconds); without one it keeps the zone in memory only.
+        self.keep_zonefile = zonefile
         self.exe = _require_exe("unbound")
         self._follow(primary_host, primary_port, zones, upstream_host, upstream_port)
         if allow_notify is True:
@@ -347,7 +351,7 @@ class UnboundRPZ(Daemon):
                 f'    name: "{zone}"',
                 f"    primary: {ph}@{pp}",
                 *(f"    allow-notify: {a}" for a in self.allow_notify),
-                f'    zonefile: "{self.zonefile(zone)}"',
+                *([f'    zonefile: "{self.zonefile(zone)}"'] if self.keep_zonefile else []),
                 "    rpz-log: yes",
                 f'    rpz-log-name: "{zone}"',
             ]
