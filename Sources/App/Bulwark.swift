@@ -67,27 +67,7 @@ public enum Bulwark {
                 settings.listenerProfiles = usable.map { settings.listenerProfiles[$0] }
             }
         }
-        let (initial, current, statuses, seconds) = PolicyService.initialEngine(settings: settings.policy, dataDirectory: settings.dataDirectory, logger: logger)
-        PolicyService.releaseFreedMemory()
-        let dns = try await DNSServer(settings: settings, policy: initial, logger: logger)
-        // NOTIFY for zones the policy follows (axfr:// sources) reaches the policy service,
-        // which exists only after the RPZ service it publishes to.
-        let followed = FollowedPolicy()
-        let rpz = settings.rpz.flatMap { r in
-            r.listen == nil
-                ? nil
-                : RPZService(settings: r, initial: initial, dataDirectory: settings.dataDirectory, logger: logger) { zone, sender in
-                    guard let policy = followed.policy.withLock({ $0 }) else { return false }
-                    return await policy.notified(zone: zone, from: sender)
-                }
-        }
-        let policy = PolicyService(
-            settings: settings.policy, dataDirectory: settings.dataDirectory, initial: initial, initialIsCurrent: current, statuses: statuses, initialSeconds: seconds, logger: logger,
-            publish: { engine in
-                dns.publish(engine)
-                rpz?.publish(engine)
-            })
-        followed.policy.withLock { $0 = policy }
+        let (dns, policy, rpz) = try await startPolicy(settings, logger: logger)
         // The threat-intel hub: its store opens (and migrates) before anything listens.
         let store: SQLiteStore
         do {
@@ -114,6 +94,37 @@ public enum Bulwark {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+}
+
+extension Bulwark {
+    /// The first policy engine, the DNS server and policy service that carry it on, and the RPZ
+    /// primary. A function of its own so that nothing keeps the first engine alive once a
+    /// rebuild replaces it (a local of `serve` would, until shutdown: one policy's memory).
+    static func startPolicy(_ settings: Settings, logger: Logger) async throws -> (DNSServer, PolicyService, RPZService?) {
+        let (initial, current, statuses, seconds) = PolicyService.initialEngine(settings: settings.policy, dataDirectory: settings.dataDirectory, logger: logger)
+        PolicyService.releaseFreedMemory()
+        let dns = try await DNSServer(settings: settings, policy: initial, logger: logger)
+        // NOTIFY for zones the policy follows (axfr:// sources) reaches the policy service,
+        // which exists only after the RPZ service it publishes to.
+        let followed = FollowedPolicy()
+        let rpz = settings.rpz.flatMap { r in
+            r.listen == nil
+                ? nil
+                : RPZService(settings: r, initial: initial, dataDirectory: settings.dataDirectory, logger: logger) { zone, sender in
+                    guard let policy = followed.policy.withLock({ $0 }) else { return false }
+                    return await policy.notified(zone: zone, from: sender)
+                }
+        }
+        let policy = PolicyService(
+            settings: settings.policy, dataDirectory: settings.dataDirectory, initial: initial, initialIsCurrent: current, statuses: statuses,
+            initialSeconds: seconds, logger: logger,
+            publish: { engine in
+                dns.publish(engine)
+                rpz?.publish(engine)
+            })
+        followed.policy.withLock { $0 = policy }
+        return (dns, policy, rpz)
     }
 }
 

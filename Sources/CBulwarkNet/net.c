@@ -73,6 +73,10 @@ int bw_udp_open(const struct sockaddr *addr, socklen_t len, int rcvbuf, int sndb
     if (addr->sa_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     if (sndbuf > 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    /* An idle thread wakes once a second (bw_recv returns -EAGAIN), so that it takes a new
+       policy and lets go of the old one without waiting for traffic. */
+    struct timeval idle = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
     if (bind(fd, addr, len) != 0) {
         int e = errno;
         close(fd);

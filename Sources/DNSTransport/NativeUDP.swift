@@ -27,6 +27,9 @@ public protocol DatagramProcessor: AnyObject {
     func process(_ packet: UnsafeRawBufferPointer, client: ClientAddress, listener: Int, out: inout ByteBuffer) -> DatagramDisposition
     /// Called after each batch is sent.
     func endBatch()
+    /// Called when the thread has had no datagram for a second: take what is pending (a new
+    /// policy) so that nothing old is kept alive by an idle thread.
+    func idle()
 }
 
 /// Settings of the native UDP engine.
@@ -88,7 +91,8 @@ public final class NativeUDPEngine: Sendable {
                     // One socket: block in recvmmsg itself (no poll, two syscalls per batch).
                     serve(sockets[0], batch: batch, out: &out, wait: true)
                 } else {
-                    let r = poll(&pfds, nfds_t(pfds.count), -1)
+                    let r = poll(&pfds, nfds_t(pfds.count), 1000)
+                    if r == 0 { processor.idle() }
                     if r <= 0 { continue }
                     for (k, p) in pfds.enumerated() where p.revents != 0 {
                         serve(sockets[k], batch: batch, out: &out, wait: false)
@@ -105,7 +109,11 @@ public final class NativeUDPEngine: Sendable {
                 }
                 return
             }
-            if n == 0 { return }
+            if n == 0 {
+                // A second without datagrams (SO_RCVTIMEO), or a signal.
+                if wait { processor.idle() }
+                return
+            }
             let capacity = Int(bw_out_capacity(batch))
             processor.beginBatch()
             for i in 0..<n {

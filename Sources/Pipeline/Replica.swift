@@ -121,6 +121,8 @@ public final class EngineProcessor: DatagramProcessor {
         }
     }
 
+    public func idle() { beginBatch() }
+
     public func endBatch() {
         if !replica.prefetchRequests.isEmpty {
             let requests = replica.prefetchRequests

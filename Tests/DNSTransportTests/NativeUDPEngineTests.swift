@@ -56,9 +56,11 @@ struct NativeUDPEngineTests {
     final class EngineProbe: DatagramProcessor, Sendable {
         let log = SeenLog()
         let batches = Atomic<Int>(0)
+        let idles = Atomic<Int>(0)
 
         func beginBatch() { batches.add(1, ordering: .relaxed) }
         func endBatch() {}
+        func idle() { idles.add(1, ordering: .relaxed) }
 
         func process(_ packet: UnsafeRawBufferPointer, client: ClientAddress, listener: Int, out: inout ByteBuffer)
             -> DatagramDisposition
@@ -223,6 +225,19 @@ struct NativeUDPEngineTests {
                 #expect(seen.client == ClientAddress(v4: 0x7F00_0001, port: c.port))
                 #expect(seen.client.description == "127.0.0.1:\(c.port)")
             }
+        }
+    }
+
+    /// An idle thread is woken (once a second) to take pending work such as a new policy, so it
+    /// never keeps the old one alive for want of traffic; a busy one is not.
+    @Test func idleThreadsWakeWithoutTraffic() async throws {
+        try await Self.withEngine { f in
+            let deadline = ContinuousClock.now + .seconds(10)
+            while f.threads.contains(where: { $0.idles.load(ordering: .relaxed) == 0 }) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(f.threads.allSatisfy { $0.idles.load(ordering: .relaxed) > 0 })
+            #expect(f.logged.all.isEmpty, "a timeout is not a receive error: \(f.logged.all)")
         }
     }
 

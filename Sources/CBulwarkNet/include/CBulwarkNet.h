@@ -19,6 +19,7 @@ int bw_udp_open(const struct sockaddr *addr, socklen_t len, int rcvbuf, int sndb
 /// Receives up to the batch size, blocking until at least one datagram arrives (MSG_WAITFORONE).
 /// Returns the number received, 0 on EINTR/EAGAIN, or -errno (e.g. after shutdown).
 int bw_recv(int fd, bw_batch *b);
+/// 0 after a second without datagrams (SO_RCVTIMEO set by bw_udp_open) or on a signal.
 /// Like bw_recv, without waiting (after poll said the socket is readable).
 int bw_recv_nowait(int fd, bw_batch *b);
 
