@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.29.0"),
     ],
     targets: [
         // Pure DNS values: names, messages, RDATA, EDNS. No I/O; imports NIOCore at most.
@@ -32,13 +33,14 @@ let package = Package(
         ),
         // recvmmsg/sendmmsg for the native UDP engine (needs _GNU_SOURCE, so it is C).
         .target(name: "CBulwarkNet"),
-        // NIO listeners (UDP, TCP), the native UDP engine and the upstream client.
+        // NIO listeners (UDP, TCP, DoT), the native UDP engine and the upstream client.
         .target(
             name: "DNSTransport",
             dependencies: [
                 "DNSWire", "CBulwarkNet",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

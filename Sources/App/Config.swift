@@ -30,6 +30,9 @@ public struct RawConfig: Sendable, Equatable {
     public var tcpMaxConnections: Int?
     public var tcpMaxInFlight: Int?
     public var drainTimeoutMs: Int?
+    public var dotListen: [String]?
+    public var dotCertificate: String?
+    public var dotPrivateKey: String?
     public var defaultProfile: String?
     public var blockTTL: Int?
     public var sinkholeIPv4: String?
@@ -137,6 +140,9 @@ public struct RawConfig: Sendable, Equatable {
         int("tcp.max-connections", "BULWARK_TCP_MAX_CONNECTIONS", \.tcpMaxConnections),
         int("tcp.max-in-flight", "BULWARK_TCP_MAX_IN_FLIGHT", \.tcpMaxInFlight),
         int("shutdown.drain-timeout-ms", "BULWARK_DRAIN_TIMEOUT_MS", \.drainTimeoutMs),
+        list("dot.listen", "BULWARK_DOT_LISTEN", \.dotListen),
+        str("dot.certificate", "BULWARK_DOT_CERTIFICATE", \.dotCertificate),
+        str("dot.private-key", "BULWARK_DOT_PRIVATE_KEY", \.dotPrivateKey),
         str("policy.default-profile", "BULWARK_POLICY_DEFAULT_PROFILE", \.defaultProfile),
         int("policy.block-ttl", "BULWARK_POLICY_BLOCK_TTL", \.blockTTL),
         str("policy.sinkhole.ipv4", "BULWARK_POLICY_SINKHOLE_IPV4", \.sinkholeIPv4),

@@ -110,6 +110,7 @@ public final class DNSServer: Service, Sendable {
         var udp: [any Channel] = []
         var tcp: [any Channel] = []
         var engine: NativeUDPEngine? = nil
+        var tls: TLSIdentity? = nil
         let connections = try await TCPConnections(group: group)
         do {
             if settings.udpEngine == .native {
@@ -129,6 +130,23 @@ public final class DNSServer: Service, Sendable {
                         connections: connections, logger: logger))
                 logger.info("listening", metadata: ["address": "\(address)", "transports": "udp,tcp"])
             }
+            if let dot = settings.dot {
+                let identity: TLSIdentity
+                do {
+                    identity = try TLSIdentity(certificate: dot.certificate, privateKey: dot.privateKey)
+                } catch {
+                    throw AppError(.startup, "dot: \(error)")
+                }
+                tls = identity
+                // DoT listeners come after the plain ones: their listener numbers (profiles) follow.
+                for (k, address) in dot.listen.enumerated() {
+                    tcp.append(
+                        try await TCPListener.bind(
+                            address: address, listener: settings.listen.count + k, group: group, registry: registry, limits: settings.tcp,
+                            connections: connections, tls: identity, logger: logger))
+                    logger.info("listening", metadata: ["address": "\(address)", "transports": "dot"])
+                }
+            }
         } catch {
             engine?.stopReading()
             engine?.close()
@@ -144,8 +162,23 @@ public final class DNSServer: Service, Sendable {
                 "udp-engine": "\(settings.udpEngine)",
             ])
 
-        // Wait for SIGTERM/SIGINT (graceful shutdown of the service group).
-        try? await gracefulShutdown()
+        // Wait for SIGTERM/SIGINT (graceful shutdown of the service group); meanwhile a renewed
+        // DoT certificate is taken up by new connections (open ones keep theirs).
+        if let tls {
+            let logger = self.logger
+            await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(2))
+                    do {
+                        if try tls.reloadIfChanged() { logger.info("dot certificate reloaded", metadata: ["certificate": "\(tls.certificatePath)"]) }
+                    } catch {
+                        logger.error("dot certificate not reloaded; the previous one stays in use", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+        } else {
+            try? await gracefulShutdown()
+        }
 
         // Drain: stop accepting, let in-flight queries finish, then close.
         logger.info("draining")

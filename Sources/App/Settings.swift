@@ -37,6 +37,8 @@ public struct Settings: Sendable {
     public var intel: IntelSettings
     /// The RPZ primary (nil: not published).
     public var rpz: RPZSettings?
+    /// DNS over TLS (RFC 7858; nil: off).
+    public var dot: DoTSettings?
     /// Profile index per entry of `listen`.
     public var listenerProfiles: [Int] = []
 
@@ -156,6 +158,7 @@ public struct Settings: Sendable {
         settings.policy = policy
         settings.listenerProfiles = listenerProfiles
         settings.rpz = try RPZSettings.make(raw.rpz, policy: policy.config, profiles: policy.profiles)
+        settings.dot = try DoTSettings.make(raw, listen: settings.listen)
         if let rpz = settings.rpz {
             settings.policy.transferKeys = rpz.keys
             if let l = rpz.listen, listen.contains(where: { sameEndpoint($0, l) }) {

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Limits of the TCP listener (RFC 7766).
 public struct TCPLimits: Sendable {
@@ -40,9 +41,11 @@ public final class TCPConnections: Sendable {
 }
 
 public enum TCPListener {
+    /// A TCP listener; with `tls`, DNS over TLS (RFC 7858: the same framing and RFC 7766
+    /// behaviour inside TLS, the connection's queries counted as `.dot`).
     public static func bind(
         address: SocketAddress, listener: Int, group: any EventLoopGroup, registry: ProcessorRegistry,
-        limits: TCPLimits = TCPLimits(), connections: TCPConnections? = nil, logger: Logger
+        limits: TCPLimits = TCPLimits(), connections: TCPConnections? = nil, tls: TLSIdentity? = nil, logger: Logger
     ) async throws -> any Channel {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -53,18 +56,19 @@ public enum TCPListener {
                 channel.eventLoop.makeCompletedFuture {
                     let processor = registry.processor(for: channel.eventLoop)
                     let ops = channel.pipeline.syncOperations
+                    if let tls { try ops.addHandler(NIOSSLServerHandler(context: tls.context)) }
                     try ops.addHandler(IdleStateHandler(readTimeout: limits.idleTimeout))
                     try ops.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder()))
                     try ops.addHandler(
                         TCPQueryHandler(
                             processor: processor, listener: listener, limits: limits, logger: logger,
-                            connections: connections?.set(for: channel.eventLoop)))
+                            connections: connections?.set(for: channel.eventLoop), transport: tls == nil ? .tcp : .dot))
                 }
             }
         do {
             return try await bootstrap.bind(to: address).get()
         } catch {
-            throw TransportError(.bind, "TCP \(address): \(error)")
+            throw TransportError(.bind, "\(tls == nil ? "TCP" : "DoT") \(address): \(error)")
         }
     }
 }
@@ -110,13 +114,18 @@ final class TCPQueryHandler: ChannelInboundHandler {
 
     let connections: TCPConnections.Set?
     var context: ChannelHandlerContext?
+    let transport: TransportKind
 
-    init(processor: any QueryProcessor, listener: Int, limits: TCPLimits, logger: Logger, connections: TCPConnections.Set? = nil) {
+    init(
+        processor: any QueryProcessor, listener: Int, limits: TCPLimits, logger: Logger, connections: TCPConnections.Set? = nil,
+        transport: TransportKind = .tcp
+    ) {
         self.processor = processor
         self.listener = listener
         self.limits = limits
         self.logger = logger
         self.connections = connections
+        self.transport = transport
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -159,7 +168,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard accepted, let client = remote else { return }
         let frame = unwrapInboundIn(data)
-        switch processor.process(frame, client: client, transport: .tcp, listener: listener) {
+        switch processor.process(frame, client: client, transport: transport, listener: listener) {
         case .now(let bytes):
             write(bytes, context: context)
             needsFlush = true

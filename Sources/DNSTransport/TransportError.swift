@@ -8,6 +8,8 @@ public struct TransportError: Error, Hashable, CustomStringConvertible, Sendable
         public static let bind = Code(raw: 4)
         public static let tooManyInFlight = Code(raw: 5)
         public static let network = Code(raw: 6)
+        /// A certificate or key that cannot be used.
+        public static let tls = Code(raw: 7)
         public var description: String {
             switch self {
             case .timeout: "timeout"
@@ -16,6 +18,7 @@ public struct TransportError: Error, Hashable, CustomStringConvertible, Sendable
             case .bind: "cannot bind"
             case .tooManyInFlight: "too many in-flight queries"
             case .network: "network error"
+            case .tls: "TLS"
             default: "error \(raw)"
             }
         }

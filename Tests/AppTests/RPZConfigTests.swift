@@ -119,3 +119,30 @@ import Testing
         #expect(error("rpz: {listen: 127.0.0.1:5300, allow-transfer: [not-an-ip]}").contains("allow-transfer"))
     }
 }
+
+@Suite struct DoTConfigTests {
+    func error(_ yaml: String) -> String {
+        do {
+            var raw = try RawConfig.parseYAML(yaml)
+            raw.upstreams = ["192.0.2.53:53"]
+            raw.listen = ["127.0.0.1:5353"]
+            _ = try Settings.make(raw, coreCount: 2, readFile: { _ in nil })
+            return "no error"
+        } catch let e as AppError {
+            return e.reason
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func dotSettingsGoTogether() throws {
+        var raw = try RawConfig.parseYAML("dot: {listen: [\"127.0.0.1:853\", \"[::1]:853\"], certificate: /c.pem, private-key: /k.pem}")
+        raw.upstreams = ["192.0.2.53:53"]
+        let s = try Settings.make(raw, coreCount: 2, readFile: { _ in nil })
+        #expect(s.dot?.listen.count == 2 && s.dot?.certificate == "/c.pem" && s.dot?.privateKey == "/k.pem")
+        #expect(error("dot: {listen: [\"127.0.0.1:853\"]}").contains("go together"))
+        #expect(error("dot: {certificate: /c.pem, private-key: /k.pem}").contains("go together"))
+        #expect(error("dot: {listen: [\"127.0.0.1:5353\"], certificate: /c.pem, private-key: /k.pem}").contains("also a plain DNS listener"))
+        #expect(error("dot: {listen: [\"nowhere\"], certificate: /c.pem, private-key: /k.pem}").contains("dot.listen"))
+    }
+}
