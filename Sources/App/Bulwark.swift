@@ -85,6 +85,9 @@ public enum Bulwark {
         await hub.attach(PolicyIntelSink(policy: policy))
         var services: [any Service] = [dns, policy, hub, SightingCollector(dns: dns, policy: policy, hub: hub, interval: settings.intel.sightingInterval)]
         if let rpz { services.append(rpz) }
+        if let doh = settings.doh {
+            services.append(DoHServer(settings: doh, dns: dns, listenerBase: settings.listen.count + (settings.dot?.listen.count ?? 0), logger: logger))
+        }
         if let m = settings.metrics {
             services.append(ControlServer(address: m, dns: dns, policy: policy, hub: hub, rpz: rpz?.publisher, logger: logger))
         }

@@ -33,6 +33,10 @@ public struct RawConfig: Sendable, Equatable {
     public var dotListen: [String]?
     public var dotCertificate: String?
     public var dotPrivateKey: String?
+    public var dohListen: [String]?
+    public var dohCertificate: String?
+    public var dohPrivateKey: String?
+    public var dohPath: String?
     public var defaultProfile: String?
     public var blockTTL: Int?
     public var sinkholeIPv4: String?
@@ -143,6 +147,10 @@ public struct RawConfig: Sendable, Equatable {
         list("dot.listen", "BULWARK_DOT_LISTEN", \.dotListen),
         str("dot.certificate", "BULWARK_DOT_CERTIFICATE", \.dotCertificate),
         str("dot.private-key", "BULWARK_DOT_PRIVATE_KEY", \.dotPrivateKey),
+        list("doh.listen", "BULWARK_DOH_LISTEN", \.dohListen),
+        str("doh.certificate", "BULWARK_DOH_CERTIFICATE", \.dohCertificate),
+        str("doh.private-key", "BULWARK_DOH_PRIVATE_KEY", \.dohPrivateKey),
+        str("doh.path", "BULWARK_DOH_PATH", \.dohPath),
         str("policy.default-profile", "BULWARK_POLICY_DEFAULT_PROFILE", \.defaultProfile),
         int("policy.block-ttl", "BULWARK_POLICY_BLOCK_TTL", \.blockTTL),
         str("policy.sinkhole.ipv4", "BULWARK_POLICY_SINKHOLE_IPV4", \.sinkholeIPv4),

@@ -198,6 +198,20 @@ public final class DNSServer: Service, Sendable {
         logger.info("stopped")
     }
 
+    /// Answers one query that came in another way (DNS over HTTPS): on an event loop's chain,
+    /// as TCP and DoT queries are; nil when the chain drops it.
+    public func answer(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int) async -> ByteBuffer? {
+        let loop = group.next()
+        let registry = self.registry
+        guard let reply = try? await loop.submit({ registry.processor(for: loop).process(query, client: client, transport: transport, listener: listener) }).get()
+        else { return nil }
+        switch reply {
+        case .now(let b): return b
+        case .later(let f): return (try? await f.get()) ?? nil
+        case .drop: return nil
+        }
+    }
+
     /// Counters of every loop, each read on its own loop.
     /// Every thread's blocks by rule since the last call.
     public func drainHits() async -> [HitRecord] {

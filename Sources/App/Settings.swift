@@ -39,6 +39,8 @@ public struct Settings: Sendable {
     public var rpz: RPZSettings?
     /// DNS over TLS (RFC 7858; nil: off).
     public var dot: DoTSettings?
+    /// DNS over HTTPS (RFC 8484; nil: off).
+    public var doh: DoHSettings?
     /// Profile index per entry of `listen`.
     public var listenerProfiles: [Int] = []
 
@@ -159,6 +161,7 @@ public struct Settings: Sendable {
         settings.listenerProfiles = listenerProfiles
         settings.rpz = try RPZSettings.make(raw.rpz, policy: policy.config, profiles: policy.profiles)
         settings.dot = try DoTSettings.make(raw, listen: settings.listen)
+        settings.doh = try DoHSettings.make(raw, dot: settings.dot, listen: settings.listen)
         if let rpz = settings.rpz {
             settings.policy.transferKeys = rpz.keys
             if let l = rpz.listen, listen.contains(where: { sameEndpoint($0, l) }) {

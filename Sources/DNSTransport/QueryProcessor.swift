@@ -17,7 +17,7 @@ public enum TransportKind: Int, Sendable, CaseIterable, CustomStringConvertible 
 }
 
 /// What to do with a query: answer now, answer later, or say nothing.
-public enum QueryReply {
+public enum QueryReply: Sendable {
     case now(ByteBuffer)
     case later(EventLoopFuture<ByteBuffer?>)
     case drop

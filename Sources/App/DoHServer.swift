@@ -1,0 +1,164 @@
+import DNSTransport
+import DNSWire
+import Foundation
+import Hummingbird
+import HummingbirdHTTP2
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+
+/// DNS over HTTPS (RFC 8484): `GET ?dns=<base64url>` and `POST application/dns-message` on
+/// `doh.path` (default `/dns-query`), over HTTP/2 (ALPN h2) or HTTP/1.1, TLS only. Each query runs
+/// through the same chain as every other transport (counted as `doh`).
+public struct DoHSettings: Sendable {
+    public var listen: [SocketAddress]
+    public var certificate: String
+    public var privateKey: String
+    public var path: String = "/dns-query"
+
+    static func make(_ raw: RawConfig, dot: DoTSettings?, listen dns: [SocketAddress]) throws -> DoHSettings? {
+        guard let list = raw.dohListen, !list.isEmpty else {
+            if raw.dohCertificate != nil || raw.dohPrivateKey != nil || raw.dohPath != nil { throw AppError(.config, "doh: listen is required") }
+            return nil
+        }
+        guard let cert = raw.dohCertificate ?? dot?.certificate, let key = raw.dohPrivateKey ?? dot?.privateKey else {
+            throw AppError(.config, "doh: certificate and private-key are required (or those of dot:)")
+        }
+        let listen = try list.map { try Settings.parseAddress($0, what: "doh.listen") }
+        for a in listen where dns.contains(where: { Settings.sameEndpoint($0, a) }) || (dot?.listen.contains(where: { Settings.sameEndpoint($0, a) }) ?? false) {
+            throw AppError(.config, "doh.listen: \(a) is also a DNS or DoT listener")
+        }
+        var s = DoHSettings(listen: listen, certificate: cert, privateKey: key)
+        if let p = raw.dohPath {
+            guard p.hasPrefix("/"), p.count > 1, !p.contains("?") else { throw AppError(.config, "doh.path: a path like /dns-query") }
+            s.path = p
+        }
+        return s
+    }
+}
+
+/// The request context of DoH: the peer's address becomes the query's client.
+struct DoHContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    var remoteAddress: SocketAddress?
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
+
+final class DoHServer: Service, Sendable {
+    let settings: DoHSettings
+    let dns: DNSServer
+    let listenerBase: Int
+    let logger: Logger
+    /// RFC 8484 §4.1: a DNS message at most 65535 bytes.
+    static let maxMessage = 65535
+
+    init(settings: DoHSettings, dns: DNSServer, listenerBase: Int, logger: Logger) {
+        self.settings = settings
+        self.dns = dns
+        self.listenerBase = listenerBase
+        self.logger = logger
+    }
+
+    func router(listener: Int) -> Router<DoHContext> {
+        let router = Router(context: DoHContext.self)
+        let dns = self.dns
+        router.get(RouterPath(settings.path)) { request, context -> Response in
+            guard let text = request.uri.queryParameters.get("dns"), !text.isEmpty else {
+                return Self.error(.badRequest, "the dns parameter (base64url of a DNS message) is required")
+            }
+            guard text.utf8.count <= (Self.maxMessage * 4 + 2) / 3, let bytes = Self.base64url(text) else {
+                return Self.error(text.utf8.count > (Self.maxMessage * 4 + 2) / 3 ? .uriTooLong : .badRequest, "dns: not base64url")
+            }
+            return await Self.resolve(bytes, context: context, dns: dns, listener: listener)
+        }
+        router.post(RouterPath(settings.path)) { request, context -> Response in
+            let type = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard type == "application/dns-message" else {
+                return Self.error(.unsupportedMediaType, "Content-Type must be application/dns-message")
+            }
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: Self.maxMessage)
+            } catch {
+                return Self.error(.contentTooLarge, "a DNS message is at most 65535 bytes")
+            }
+            return await Self.resolve(Array(body.readableBytesView), context: context, dns: dns, listener: listener)
+        }
+        return router
+    }
+
+    static func resolve(_ bytes: [UInt8], context: DoHContext, dns: DNSServer, listener: Int) async -> Response {
+        guard bytes.count >= 12 else { return error(.badRequest, "not a DNS message") }
+        let client = context.remoteAddress.map(ClientAddress.init) ?? ClientAddress(v4: 0, port: 0)
+        guard let answer = await dns.answer(ByteBuffer(bytes: bytes), client: client, transport: .doh, listener: listener) else {
+            return error(.badRequest, "the query was not answered")
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "application/dns-message"
+        headers[.cacheControl] = "max-age=\(minimumTTL(Array(answer.readableBytesView)))"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: answer))
+    }
+
+    /// RFC 8484 §5.1: the freshness lifetime is the smallest TTL in the answer (for a negative
+    /// answer, its SOA's); 0 when nothing carries one.
+    static func minimumTTL(_ wire: [UInt8]) -> UInt32 {
+        guard let m = try? Message(parsing: wire) else { return 0 }
+        var ttl: UInt32? = nil
+        for rr in m.answers + m.authorities + m.additionals {
+            var t = rr.ttl
+            if case .soa(let s) = rr.rdata, m.answers.isEmpty { t = min(t, s.minimum) }
+            ttl = min(ttl ?? t, t)
+        }
+        return ttl ?? 0
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
+    }
+
+    /// base64url without padding (RFC 4648 §5; RFC 8484 §4.1), padding tolerated.
+    static func base64url(_ text: String) -> [UInt8]? {
+        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while s.hasSuffix("=") { s.removeLast() }
+        guard s.utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2B || $0 == 0x2F }),
+            s.utf8.count % 4 != 1
+        else { return nil }
+        s += String(repeating: "=", count: (4 - s.utf8.count % 4) % 4)
+        return Data(base64Encoded: s).map { [UInt8]($0) }
+    }
+
+    func run() async throws {
+        let tls: TLSConfiguration
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(settings.certificate)
+            let key = try NIOSSLPrivateKey(file: settings.privateKey, format: .pem)
+            tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        } catch {
+            throw AppError(.startup, "doh: \(settings.certificate), \(settings.privateKey): \(error)")
+        }
+        let logger = self.logger
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (k, address) in settings.listen.enumerated() {
+                let host = address.ipAddress ?? "127.0.0.1"
+                let port = address.port ?? 443
+                let app = Application(
+                    router: router(listener: listenerBase + k),
+                    server: try .http2Upgrade(tlsConfiguration: tls),
+                    configuration: .init(address: .hostname(host, port: port), serverName: "Bulwark/\(Bulwark.version)"),
+                    onServerRunning: { _ in
+                        logger.info("listening", metadata: ["address": "\(address)", "transports": "doh (h2, http/1.1)"])
+                    },
+                    logger: logger)
+                group.addTask { try await app.run() }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}

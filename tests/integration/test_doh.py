@@ -1,0 +1,117 @@
+"""DNS over HTTPS (RFC 8484) against real clients: curl over HTTP/2 (GET and POST), kdig +https,
+and Python's http.client over HTTP/1.1 for the error statuses (400, 404, 413, 415).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import subprocess
+
+import dns.message
+import dns.rcode
+import pytest
+
+import harness
+from harness import LOOPBACK, ZONE, metric_sum, parse_prometheus
+from test_dot import CA, HOST, client_context
+
+
+@pytest.fixture
+def doh(bulwark_factory, knot, tmp_path):
+    ca = CA(tmp_path)
+    cert, key, _ = ca.issue("server")
+    port = harness.free_port()
+    config = f"""
+doh:
+  listen: ["{LOOPBACK}:{port}"]
+  certificate: {cert}
+  private-key: {key}
+"""
+    b = bulwark_factory([f"{LOOPBACK}:{knot.port}"], config=config)
+    return b, port, ca
+
+
+def b64(m: dns.message.Message) -> str:
+    return base64.urlsafe_b64encode(m.to_wire()).decode().rstrip("=")
+
+
+def curl(port: int, ca: CA, *args: str) -> tuple[int, str, dict, bytes]:
+    """(status, http version, headers, body) of one curl call over HTTP/2."""
+    out = subprocess.run(
+        ["curl", "-s", "--http2", "--cacert", str(ca.path), "--resolve", f"{HOST}:{port}:{LOOPBACK}", "-D", "-", "-o", "-", *args],
+        capture_output=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    head, _, body = out.stdout.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    version, status = lines[0].split()[0], int(lines[0].split()[1])
+    headers = {k.lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+    return status, version, headers, body
+
+
+def test_get_and_post_over_http2(doh):
+    b, port, ca = doh
+    harness.require_peer("curl")
+    url = f"https://{HOST}:{port}/dns-query"
+    q = dns.message.make_query(f"www.{ZONE}", "A")
+    q.id = 0  # RFC 8484 §4.1: clients use ID 0 for cache friendliness
+    status, version, headers, body = curl(port, ca, f"{url}?dns={b64(q)}")
+    assert (status, version) == (200, "HTTP/2")
+    assert headers["content-type"] == "application/dns-message"
+    r = dns.message.from_wire(body)
+    assert r.id == 0 and r.rcode() == dns.rcode.NOERROR
+    assert {rd.address for rrs in r.answer for rd in rrs} == {"192.0.2.1", "192.0.2.2"}
+    # max-age is the smallest TTL of the answer (300 in the zone, counting down in the cache).
+    age = int(headers["cache-control"].split("=")[1])
+    assert 0 < age <= 300
+    # An empty POST body is not a DNS message.
+    status, version, headers, body = curl(port, ca, "-H", "Content-Type: application/dns-message", "--data-binary", "", url)
+    assert status == 400
+    out = subprocess.run(
+        ["curl", "-s", "--http2", "--cacert", str(ca.path), "--resolve", f"{HOST}:{port}:{LOOPBACK}", "-H", "Content-Type: application/dns-message",
+         "--data-binary", "@-", url], input=dns.message.make_query(f"nodata.{ZONE}", "AAAA").to_wire(), capture_output=True, timeout=30)
+    r = dns.message.from_wire(out.stdout)
+    assert r.rcode() == dns.rcode.NOERROR and not r.answer and r.authority  # NODATA with the SOA
+    text, _ = b.metrics_text()
+    assert metric_sum(parse_prometheus(text), "bulwark_queries_total", transport="doh") >= 2
+
+
+def test_kdig_https(doh):
+    b, port, ca = doh
+    kdig = harness.require_peer("kdig")
+    for method in ("+https", "+https-get"):
+        out = subprocess.run(
+            [kdig, f"@{LOOPBACK}", "-p", str(port), method, f"+tls-ca={ca.path}", f"+tls-hostname={HOST}", f"www.{ZONE}", "A"],
+            capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "192.0.2.1" in out.stdout and "NOERROR" in out.stdout, out.stdout
+
+
+def test_bad_requests_get_the_right_status(doh):
+    b, port, ca = doh
+
+    def ask(method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes]:
+        # By address: the certificate names 127.0.0.1 too. No ALPN: HTTP/1.1.
+        c = http.client.HTTPSConnection(LOOPBACK, port, context=client_context(ca, alpn=False), timeout=10)
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        version = r.version
+        c.close()
+        assert version == 11  # HTTP/1.1 without ALPN h2
+        return r.status, data
+
+    good = b64(dns.message.make_query(f"www.{ZONE}", "A"))
+    assert ask("GET", f"/dns-query?dns={good}")[0] == 200
+    assert ask("GET", "/dns-query")[0] == 400
+    assert ask("GET", "/dns-query?dns=%%%not-base64%%%")[0] == 400
+    assert ask("GET", "/dns-query?dns=" + "A" * 100_000)[0] in (400, 414, 431)
+    assert ask("POST", "/dns-query", body=b"\x00" * 40, headers={"Content-Type": "text/plain"})[0] == 415
+    assert ask("POST", "/dns-query", body=b"\x00" * 70_000, headers={"Content-Type": "application/dns-message"})[0] == 413
+    assert ask("GET", f"/elsewhere?dns={good}")[0] == 404
+    # A response sent as a query is not answered; a malformed query gets FORMERR.
+    resp = dns.message.make_response(dns.message.make_query(f"www.{ZONE}", "A"))
+    assert ask("POST", "/dns-query", body=resp.to_wire(), headers={"Content-Type": "application/dns-message"})[0] == 400
+    status, body = ask("POST", "/dns-query", body=b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\xc0", headers={"Content-Type": "application/dns-message"})
+    assert status == 200 and dns.message.from_wire(body, question_only=True).rcode() == dns.rcode.FORMERR
+    assert b.alive()
