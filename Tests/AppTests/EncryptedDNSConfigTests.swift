@@ -1,0 +1,69 @@
+import DNSWire
+import Foundation
+import Testing
+
+@testable import App
+
+@Suite struct DoTConfigTests {
+    func error(_ yaml: String) -> String {
+        do {
+            var raw = try RawConfig.parseYAML(yaml)
+            raw.upstreams = ["192.0.2.53:53"]
+            raw.listen = ["127.0.0.1:5353"]
+            _ = try Settings.make(raw, coreCount: 2, readFile: { _ in nil })
+            return "no error"
+        } catch let e as AppError {
+            return e.reason
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func dotSettingsGoTogether() throws {
+        var raw = try RawConfig.parseYAML("dot: {listen: [\"127.0.0.1:853\", \"[::1]:853\"], certificate: /c.pem, private-key: /k.pem}")
+        raw.upstreams = ["192.0.2.53:53"]
+        let s = try Settings.make(raw, coreCount: 2, readFile: { _ in nil })
+        #expect(s.dot?.listen.count == 2 && s.dot?.certificate == "/c.pem" && s.dot?.privateKey == "/k.pem")
+        #expect(error("dot: {listen: [\"127.0.0.1:853\"]}").contains("go together"))
+        #expect(error("dot: {certificate: /c.pem, private-key: /k.pem}").contains("go together"))
+        #expect(error("dot: {listen: [\"127.0.0.1:5353\"], certificate: /c.pem, private-key: /k.pem}").contains("also a plain DNS listener"))
+        #expect(error("dot: {listen: [\"nowhere\"], certificate: /c.pem, private-key: /k.pem}").contains("dot.listen"))
+    }
+}
+
+@Suite struct DoHTests {
+    @Test func base64urlAndSettings() throws {
+        #expect(DoHServer.base64url("AAABAAABAAAAAAAAB2V4YW1wbGUDY29tAAABAAE") != nil)
+        #expect(DoHServer.base64url("_-_-") == [0xFF, 0xEF, 0xFE])
+        #expect(DoHServer.base64url("a") == nil && DoHServer.base64url("ab$c") == nil && DoHServer.base64url("ab+c") != nil)
+        var raw = try RawConfig.parseYAML(
+            "dot: {listen: [\"127.0.0.1:853\"], certificate: /c.pem, private-key: /k.pem}\ndoh: {listen: [\"127.0.0.1:443\"], path: /q}")
+        raw.upstreams = ["192.0.2.53:53"]
+        let s = try Settings.make(raw, coreCount: 2, readFile: { _ in nil })
+        #expect(s.doh?.certificate == "/c.pem" && s.doh?.path == "/q")
+        raw.dohPath = "q"
+        #expect(throws: AppError.self) { try Settings.make(raw, coreCount: 2, readFile: { _ in nil }) }
+        raw.dohPath = nil
+        raw.dohListen = ["127.0.0.1:853"]
+        #expect(throws: AppError.self) { try Settings.make(raw, coreCount: 2, readFile: { _ in nil }) }
+    }
+
+    @Test func cacheLifetimeIsTheSmallestTTL() throws {
+        let q = Question(name: try Name("a.example."), type: .a)
+        var m = Message(header: Header(id: 1, flags: 0x8180), questions: [q])
+        m.answers = [
+            ResourceRecord(name: q.name, ttl: 300, rdata: .a(IPv4Address("192.0.2.1")!)),
+            ResourceRecord(name: q.name, ttl: 120, rdata: .a(IPv4Address("192.0.2.2")!)),
+        ]
+        #expect(DoHServer.minimumTTL(try m.encode()) == 120)
+        // Negative: the SOA's TTL, capped by its minimum.
+        m.answers = []
+        m.authorities = [
+            ResourceRecord(
+                name: try Name("example."), ttl: 3600,
+                rdata: .soa(.init(mname: .root, rname: .root, serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 60)))
+        ]
+        #expect(DoHServer.minimumTTL(try m.encode()) == 60)
+        #expect(DoHServer.minimumTTL([1, 2, 3]) == 0)
+    }
+}
