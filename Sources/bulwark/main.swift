@@ -24,7 +24,7 @@ struct BulwarkCommand: AsyncParsableCommand {
             flags win over the environment, which wins over the config file.
             """,
         version: Bulwark.version,
-        subcommands: [Serve.self, PolicyCommand.self, IntelCommand.self, RPZCommand.self],
+        subcommands: [Serve.self, PolicyCommand.self, IntelCommand.self, RPZCommand.self, CertCommand.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -386,6 +386,33 @@ struct RPZCommand: AsyncParsableCommand {
         @OptionGroup var common: PolicyCommand.Common
         func run() async throws {
             try await PolicyCommand.send(try common.server(server), "GET", "/v1/rpz/status", [:])
+        }
+    }
+}
+
+struct CertCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cert", abstract: "Certificates for DoT and DoH.", subcommands: [Dev.self])
+
+    struct Dev: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a throwaway CA and a server certificate signed by it (P-256, PEM) for local testing.",
+            discussion: """
+                Writes ca.pem, ca.key, server.pem (the chain) and server.key into --out. Point \
+                dot.certificate/doh.certificate at server.pem and dot.private-key at server.key, \
+                and clients at ca.pem (e.g. kdig +tls-ca=ca.pem). Not for production.
+                """)
+        @Option(name: .long, help: "Directory to write into.") var out: String = "./bulwark-data/tls"
+        @Option(name: .long, help: "Host name in the certificate; repeatable. Default: localhost.") var name: [String] = []
+        @Option(name: .long, help: "IP address in the certificate; repeatable. Default: 127.0.0.1 and ::1.") var ip: [String] = []
+        @Option(name: .long, help: "Days of validity.") var days: Int = 90
+
+        func run() async throws {
+            let names = name.isEmpty && ip.isEmpty ? ["localhost"] : name
+            let ips = name.isEmpty && ip.isEmpty ? ["127.0.0.1", "::1"] : ip
+            guard (1...3650).contains(days) else { throw ValidationError("--days: 1 to 3650") }
+            let w = try CertDev.write(to: out, names: names, addresses: ips, days: days)
+            print("CA:          \(w.caCertificate)\ncertificate: \(w.certificate)\nprivate key: \(w.privateKey)")
         }
     }
 }

@@ -232,3 +232,30 @@ def test_expired_certificate_is_refused_by_clients_and_reload_takes_a_new_one(do
     with tls_connect(port, ctx) as s:
         send(s, dns.message.make_query(f"www.{ZONE}", "A"))
         assert recv(s).rcode() == dns.rcode.NOERROR
+
+
+def test_cert_dev_makes_a_working_identity(bulwark_factory, knot, bulwark_bin, tmp_path):
+    """`bulwark cert dev` writes a CA and a server chain that a DoT listener serves and kdig and
+    Python's ssl accept (names and addresses in the certificate as asked)."""
+    out = subprocess.run(
+        [str(bulwark_bin), "cert", "dev", "--out", str(tmp_path / "tls"), "--name", HOST, "--ip", LOOPBACK],
+        capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    tls = tmp_path / "tls"
+    assert (tls / "server.key").stat().st_mode & 0o077 == 0
+    port = harness.free_port()
+    b = bulwark_factory(
+        [f"{LOOPBACK}:{knot.port}"],
+        config=f'dot:\n  listen: ["{LOOPBACK}:{port}"]\n  certificate: {tls / "server.pem"}\n  private-key: {tls / "server.key"}\n')
+    kdig = harness.require_peer("kdig")
+    out = subprocess.run(
+        [kdig, f"@{LOOPBACK}", "-p", str(port), f"+tls-ca={tls / 'ca.pem'}", f"+tls-hostname={HOST}", f"www.{ZONE}", "A"],
+        capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and "192.0.2.1" in out.stdout, out.stdout + out.stderr
+    ctx = ssl.create_default_context(cafile=str(tls / "ca.pem"))
+    with socket.create_connection((LOOPBACK, port), timeout=5) as raw, ctx.wrap_socket(raw, server_hostname=LOOPBACK) as s:
+        send(s, dns.message.make_query(f"www.{ZONE}", "A"))
+        assert recv(s).rcode() == dns.rcode.NOERROR
+    bad = subprocess.run([str(bulwark_bin), "cert", "dev", "--out", str(tmp_path / "x"), "--ip", "not-an-ip"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "not an IP address" in bad.stdout + bad.stderr
+    assert b.alive()
