@@ -37,6 +37,7 @@ public struct RawConfig: Sendable, Equatable {
     public var dohCertificate: String?
     public var dohPrivateKey: String?
     public var dohPath: String?
+    public var ddrName: String?
     public var defaultProfile: String?
     public var blockTTL: Int?
     public var sinkholeIPv4: String?
@@ -151,6 +152,7 @@ public struct RawConfig: Sendable, Equatable {
         str("doh.certificate", "BULWARK_DOH_CERTIFICATE", \.dohCertificate),
         str("doh.private-key", "BULWARK_DOH_PRIVATE_KEY", \.dohPrivateKey),
         str("doh.path", "BULWARK_DOH_PATH", \.dohPath),
+        str("ddr.name", "BULWARK_DDR_NAME", \.ddrName),
         str("policy.default-profile", "BULWARK_POLICY_DEFAULT_PROFILE", \.defaultProfile),
         int("policy.block-ttl", "BULWARK_POLICY_BLOCK_TTL", \.blockTTL),
         str("policy.sinkhole.ipv4", "BULWARK_POLICY_SINKHOLE_IPV4", \.sinkholeIPv4),

@@ -60,7 +60,9 @@ public final class DNSServer: Service, Sendable {
                 let resolver = CachingResolver(cache: cache, forwarder: forwarder, loop: loop)
                 if let replica { resolver.replicate = { replica.push($0) } }
                 let chain = QueryChain.build(
-                    .init(acl: AccessList(allow: settings.allow), resolver: resolver, stats: stats, maxUDPSize: settings.maxUDPSize, policy: box()))
+                    .init(
+                        acl: AccessList(allow: settings.allow), resolver: resolver, stats: stats, maxUDPSize: settings.maxUDPSize, policy: box(),
+                        designatedResolvers: settings.designatedResolvers))
                 let p = DNSProcessor(
                     chain: chain, resolver: resolver, stats: stats, loop: loop,
                     maxTCPConnections: max(1, settings.maxTCPConnections / settings.threads))
@@ -72,7 +74,7 @@ public final class DNSServer: Service, Sendable {
                 let chain = QueryChain.build(
                     .init(
                         acl: AccessList(allow: settings.allow), resolution: .handoff(replica), stats: stats, maxUDPSize: settings.maxUDPSize,
-                        policy: box()))
+                        policy: box(), designatedResolvers: settings.designatedResolvers))
                 engines.append(EngineProcessor(chain: chain, replica: replica, stats: stats, loopProcessor: bound))
             }
             let erased = try await loop.submit { NIOLoopBound<any QueryProcessor>(bound.value, eventLoop: loop) }.get()

@@ -41,6 +41,8 @@ public struct Settings: Sendable {
     public var dot: DoTSettings?
     /// DNS over HTTPS (RFC 8484; nil: off).
     public var doh: DoHSettings?
+    /// The SVCB records of `_dns.resolver.arpa` (RFC 9462), from `ddr.name` and the DoT/DoH listeners.
+    public var designatedResolvers: [RData] = []
     /// Profile index per entry of `listen`.
     public var listenerProfiles: [Int] = []
 
@@ -162,6 +164,7 @@ public struct Settings: Sendable {
         settings.rpz = try RPZSettings.make(raw.rpz, policy: policy.config, profiles: policy.profiles)
         settings.dot = try DoTSettings.make(raw, listen: settings.listen)
         settings.doh = try DoHSettings.make(raw, dot: settings.dot, listen: settings.listen)
+        settings.designatedResolvers = try DesignatedResolvers.records(name: raw.ddrName, dot: settings.dot, doh: settings.doh)
         if let rpz = settings.rpz {
             settings.policy.transferKeys = rpz.keys
             if let l = rpz.listen, listen.contains(where: { sameEndpoint($0, l) }) {

@@ -27,15 +27,23 @@ public final class QueryChain {
         public var maxUDPSize: Int
         /// This thread's policy (an empty policy when nil).
         public var policy: PolicyBox
-        public init(acl: AccessList, resolver: CachingResolver, stats: StatsBox, maxUDPSize: Int, policy: PolicyBox? = nil) {
-            self.init(acl: acl, resolution: .forward(resolver), stats: stats, maxUDPSize: maxUDPSize, policy: policy)
+        /// Discovery of Designated Resolvers (RFC 9462): the SVCB records of `_dns.resolver.arpa`.
+        public var designatedResolvers: [RData]
+        public init(
+            acl: AccessList, resolver: CachingResolver, stats: StatsBox, maxUDPSize: Int, policy: PolicyBox? = nil, designatedResolvers: [RData] = []
+        ) {
+            self.init(
+                acl: acl, resolution: .forward(resolver), stats: stats, maxUDPSize: maxUDPSize, policy: policy, designatedResolvers: designatedResolvers)
         }
-        public init(acl: AccessList, resolution: Resolution, stats: StatsBox, maxUDPSize: Int, policy: PolicyBox? = nil) {
+        public init(
+            acl: AccessList, resolution: Resolution, stats: StatsBox, maxUDPSize: Int, policy: PolicyBox? = nil, designatedResolvers: [RData] = []
+        ) {
             self.acl = acl
             self.resolution = resolution
             self.stats = stats
             self.maxUDPSize = maxUDPSize
             self.policy = policy ?? PolicyBox(engine: PolicyEngine(snapshot: .empty))
+            self.designatedResolvers = designatedResolvers
         }
     }
 
@@ -72,8 +80,9 @@ public final class QueryChain {
                 // 4. A blocked name is answered without looking in the cache or asking upstream:
                 //    the verdict is per tenant, the cache is shared.
                 PolicyQNameStage(policy: p.policy, stats: p.stats),
-                // 5. Names we answer ourselves (localhost, invalid) never reach the cache or upstream.
-                LocalDataStage(),
+                // 5. Names we answer ourselves (localhost, invalid, resolver.arpa) never reach the
+                //    cache or upstream.
+                LocalDataStage(designatedResolvers: p.designatedResolvers),
                 // 6. Raw cached answers, shared by every tenant.
                 cacheStage,
                 // 7. Ask upstream for what the cache did not have (the only asynchronous stage);

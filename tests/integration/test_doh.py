@@ -115,3 +115,33 @@ def test_bad_requests_get_the_right_status(doh):
     status, body = ask("POST", "/dns-query", body=b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\xc0", headers={"Content-Type": "application/dns-message"})
     assert status == 200 and dns.message.from_wire(body, question_only=True).rcode() == dns.rcode.FORMERR
     assert b.alive()
+
+
+def test_ddr_advertises_dot_and_doh(bulwark_factory, knot, tmp_path):
+    """RFC 9462: `_dns.resolver.arpa` SVCB names the DoT and DoH endpoints (alpn, port, hints,
+    dohpath) under ddr.name; other types are NODATA; other names below resolver.arpa NXDOMAIN."""
+    ca = CA(tmp_path)
+    cert, key, _ = ca.issue("server")
+    dot_port, doh_port = harness.free_port(), harness.free_port()
+    config = f"""
+dot: {{listen: ["{LOOPBACK}:{dot_port}"], certificate: {cert}, private-key: {key}}}
+doh: {{listen: ["{LOOPBACK}:{doh_port}"]}}
+ddr: {{name: {HOST}}}
+"""
+    b = bulwark_factory([f"{LOOPBACK}:{knot.port}"], config=config)
+    r = dns.query.udp(dns.message.make_query("_dns.resolver.arpa.", "SVCB"), LOOPBACK, port=b.port, timeout=5)
+    assert r.rcode() == dns.rcode.NOERROR
+    recs = sorted((rd for rrs in r.answer for rd in rrs), key=lambda rd: rd.priority)
+    assert [str(rd.target) for rd in recs] == [HOST + ".", HOST + "."]
+    dot_rd, doh_rd = recs
+    text = [rd.to_text() for rd in recs]
+    assert 'alpn="dot"' in text[0] and f'port="{dot_port}"' in text[0] and 'ipv4hint="127.0.0.1"' in text[0], text
+    assert 'alpn="h2,http/1.1"' in text[1] and f'port="{doh_port}"' in text[1] and 'dohpath="/dns-query{?dns}"' in text[1], text
+    r = dns.query.udp(dns.message.make_query("_dns.resolver.arpa.", "A"), LOOPBACK, port=b.port, timeout=5)
+    assert r.rcode() == dns.rcode.NOERROR and not r.answer
+    r = dns.query.udp(dns.message.make_query("other.resolver.arpa.", "SVCB"), LOOPBACK, port=b.port, timeout=5)
+    assert r.rcode() == dns.rcode.NXDOMAIN
+    # Reverse lookups (also under .arpa) are not answered locally: they go upstream.
+    r = dns.query.udp(dns.message.make_query("1.0.0.127.in-addr.arpa.", "PTR"), LOOPBACK, port=b.port, timeout=5)
+    assert all(str(rrs.name) != "resolver.arpa." for rrs in r.authority)
+    assert 'transport="udp"' in b.metrics_text()[0]

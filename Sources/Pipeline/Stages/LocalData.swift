@@ -1,12 +1,18 @@
 import DNSWire
 
 /// LocalData: names a resolver answers itself and must never forward (RFC 6761 §6.3 `localhost.`,
-/// §6.4 `invalid.`).
+/// §6.4 `invalid.`; RFC 9462 `resolver.arpa.`: Discovery of Designated Resolvers, the SVCB records
+/// of `_dns.resolver.arpa` that name this resolver's DoT and DoH endpoints).
 public final class LocalDataStage: QueryStage {
     public let name = "LocalData"
     let localhost = Name.root.appendingLabel("localhost")
     let invalid = Name.root.appendingLabel("invalid")
-    public init() {}
+    let resolverArpa = Name.root.appendingLabel("arpa").appendingLabel("resolver")
+    let ddrName = Name.root.appendingLabel("arpa").appendingLabel("resolver").appendingLabel("_dns")
+    let designatedResolvers: [RData]
+    public init(designatedResolvers: [RData] = []) {
+        self.designatedResolvers = designatedResolvers
+    }
 
     public func process(_ ctx: inout QueryContext) -> StageOutcome {
         // Hot path: look at the rightmost label in the packet; build values only on a match.
@@ -14,7 +20,7 @@ public final class LocalDataStage: QueryStage {
             let s = ctx.scan
             let candidate = ctx.packet.withUnsafeReadableBytes { p -> Bool in
                 let len = Int(p[s.lastLabel])
-                return len == 9 || len == 7
+                return len == 9 || len == 7 || len == 4
             }
             if !candidate { return .next }
         }
@@ -29,6 +35,15 @@ public final class LocalDataStage: QueryStage {
         }
         if q.name.isSubdomain(of: invalid) {
             return .answer(Responses.records(for: ctx, rcode: .nxDomain, answers: [], authorities: [soa(invalid)]))
+        }
+        if q.name.isSubdomain(of: resolverArpa) {
+            // RFC 9462 §4: only `_dns.resolver.arpa` exists; it has SVCB records when this
+            // resolver offers encrypted transports, NODATA for other types.
+            guard q.name == ddrName else {
+                return .answer(Responses.records(for: ctx, rcode: .nxDomain, answers: [], authorities: [soa(resolverArpa)]))
+            }
+            let answers = q.type == .svcb ? designatedResolvers.map { ResourceRecord(name: q.name, ttl: 300, rdata: $0) } : []
+            return .answer(Responses.records(for: ctx, answers: answers, authorities: answers.isEmpty ? [soa(resolverArpa)] : []))
         }
         return .next
     }
