@@ -64,6 +64,10 @@ def test_get_and_post_over_http2(doh):
     # max-age is the smallest TTL of the answer (300 in the zone, counting down in the cache).
     age = int(headers["cache-control"].split("=")[1])
     assert 0 < age <= 300
+    # With EDNS, the answer is padded to a multiple of 468 bytes (RFC 8467).
+    padded = dns.message.make_query(f"www.{ZONE}", "A", use_edns=0)
+    status, _, _, body = curl(port, ca, f"{url}?dns={b64(padded)}")
+    assert status == 200 and len(body) % 468 == 0
     # An empty POST body is not a DNS message.
     status, version, headers, body = curl(port, ca, "-H", "Content-Type: application/dns-message", "--data-binary", "", url)
     assert status == 400

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import dns.message
+import dns.edns
 import dns.query
 import dns.rcode
 import pytest
@@ -259,3 +260,29 @@ def test_cert_dev_makes_a_working_identity(bulwark_factory, knot, bulwark_bin, t
     bad = subprocess.run([str(bulwark_bin), "cert", "dev", "--out", str(tmp_path / "x"), "--ip", "not-an-ip"], capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "not an IP address" in bad.stdout + bad.stderr
     assert b.alive()
+
+
+def test_encrypted_answers_are_padded(dot):
+    """RFC 7830/8467: answers over DoT carry a Padding option that brings them to a multiple of
+    468 bytes (when the client used EDNS); plain TCP answers are not padded."""
+    b, port, ca, *_ = dot
+    sizes = set()
+    with tls_connect(port, client_context(ca)) as s:
+        for name, rdtype in ((f"www.{ZONE}", "A"), (f"big.{ZONE}", "TXT"), (f"nodata.{ZONE}", "AAAA"), ("localhost.", "A")):
+            q = dns.message.make_query(name, rdtype, use_edns=0, pad=128)
+            send(s, q)
+            w = s.recv(2)
+            (n,) = struct.unpack("!H", w)
+            data = b""
+            while len(data) < n:
+                data += s.recv(n - len(data))
+            assert n % 468 == 0, (name, n)
+            r = dns.message.from_wire(data)
+            assert any(o.otype == dns.edns.OptionType.PADDING for o in r.options), name
+            sizes.add(n)
+        # Without EDNS there is nowhere to put padding.
+        send(s, dns.message.make_query(f"www.{ZONE}", "A", use_edns=False))
+        assert recv(s).edns < 0
+    assert len(sizes) >= 2  # the big TXT answer takes more than one block
+    r = dns.query.tcp(dns.message.make_query(f"www.{ZONE}", "A", use_edns=0), LOOPBACK, port=b.port, timeout=5)
+    assert not any(o.otype == dns.edns.OptionType.PADDING for o in r.options)

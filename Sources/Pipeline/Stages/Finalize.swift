@@ -104,14 +104,25 @@ public final class FinalizeStage: QueryStage {
         }
         out.moveWriterIndex(forwardBy: written)
         if optLength > 0 {
-            writeOPT(into: &out, rcode: answer.rcode, dnssecOK: ctx.dnssecOK, ede: ede)
+            // Encrypted transports: padded to a multiple of 468 bytes (RFC 7830, RFC 8467 §4.1),
+            // so that the size of an answer says little about the name.
+            var padding: Int? = nil
+            if ctx.transport == .dot || ctx.transport == .doh {
+                let unpadded = written + optLength + 4
+                let pad = (Self.paddingBlock - unpadded % Self.paddingBlock) % Self.paddingBlock
+                if unpadded + pad <= 65535 { padding = pad }
+            }
+            writeOPT(into: &out, rcode: answer.rcode, dnssecOK: ctx.dnssecOK, ede: ede, padding: padding)
         }
         return true
     }
 
-    func writeOPT(into out: inout ByteBuffer, rcode: Rcode, dnssecOK: Bool, ede: ExtendedError?) {
+    /// RFC 8467 §4.1: the block length recommended for responses.
+    static let paddingBlock = 468
+
+    func writeOPT(into out: inout ByteBuffer, rcode: Rcode, dnssecOK: Bool, ede: ExtendedError?, padding: Int? = nil) {
         let text = ede?.extraText.utf8
-        let optionLength = ede == nil ? 0 : 6 + text!.count
+        let optionLength = (ede == nil ? 0 : 6 + text!.count) + (padding.map { 4 + $0 } ?? 0)
         out.reserveCapacity(minimumWritableBytes: 11 + optionLength)
         let written = out.withUnsafeMutableWritableBytes { dst -> Int in
             // Root owner, type OPT, our payload size, extended rcode, version 0, DO, RDLENGTH.
@@ -122,14 +133,22 @@ public final class FinalizeStage: QueryStage {
             dst[6] = 0
             dst.storeBytes(of: UInt16(dnssecOK ? 0x8000 : 0).bigEndian, toByteOffset: 7, as: UInt16.self)
             dst.storeBytes(of: UInt16(optionLength).bigEndian, toByteOffset: 9, as: UInt16.self)
-            guard let ede, let text else { return 11 }
-            dst.storeBytes(of: EDNSOptionCode.extendedError.rawValue.bigEndian, toByteOffset: 11, as: UInt16.self)
-            dst.storeBytes(of: UInt16(2 + text.count).bigEndian, toByteOffset: 13, as: UInt16.self)
-            dst.storeBytes(of: ede.code.rawValue.bigEndian, toByteOffset: 15, as: UInt16.self)
-            var i = 17
-            for b in text {
-                dst[i] = b
-                i += 1
+            var i = 11
+            if let ede, let text {
+                dst.storeBytes(of: EDNSOptionCode.extendedError.rawValue.bigEndian, toByteOffset: 11, as: UInt16.self)
+                dst.storeBytes(of: UInt16(2 + text.count).bigEndian, toByteOffset: 13, as: UInt16.self)
+                dst.storeBytes(of: ede.code.rawValue.bigEndian, toByteOffset: 15, as: UInt16.self)
+                i = 17
+                for b in text {
+                    dst[i] = b
+                    i += 1
+                }
+            }
+            if let padding {
+                dst.storeBytes(of: EDNSOptionCode.padding.rawValue.bigEndian, toByteOffset: i, as: UInt16.self)
+                dst.storeBytes(of: UInt16(padding).bigEndian, toByteOffset: i + 2, as: UInt16.self)
+                UnsafeMutableRawBufferPointer(rebasing: dst[(i + 4)..<(i + 4 + padding)]).initializeMemory(as: UInt8.self, repeating: 0)
+                i += 4 + padding
             }
             return i
         }
