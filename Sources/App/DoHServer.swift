@@ -104,16 +104,49 @@ final class DoHServer: Service, Sendable {
     }
 
     /// RFC 8484 §5.1: the freshness lifetime is the smallest TTL in the answer (for a negative
-    /// answer, its SOA's); 0 when nothing carries one.
+    /// answer, its SOA's, capped by the SOA minimum); 0 when nothing carries one. A scan over the
+    /// records, nothing decoded.
     static func minimumTTL(_ wire: [UInt8]) -> UInt32 {
-        guard let m = try? Message(parsing: wire) else { return 0 }
-        var ttl: UInt32? = nil
-        for rr in m.answers + m.authorities + m.additionals {
-            var t = rr.ttl
-            if case .soa(let s) = rr.rdata, m.answers.isEmpty { t = min(t, s.minimum) }
-            ttl = min(ttl ?? t, t)
+        wire.withUnsafeBytes { p -> UInt32 in
+            guard p.count >= 12 else { return 0 }
+            func u16(_ i: Int) -> Int { Int(p[i]) << 8 | Int(p[i + 1]) }
+            func skipName(_ start: Int) -> Int? {
+                var i = start
+                while i < p.count {
+                    let len = Int(p[i])
+                    if len == 0 { return i + 1 }
+                    if len & 0xC0 == 0xC0 { return i + 2 <= p.count ? i + 2 : nil }
+                    guard len <= 63 else { return nil }
+                    i += 1 + len
+                }
+                return nil
+            }
+            let qd = u16(4)
+            let an = u16(6)
+            let records = an + u16(8) + u16(10)
+            var i = 12
+            for _ in 0..<qd {
+                guard let n = skipName(i) else { return 0 }
+                i = n + 4
+            }
+            var ttl: UInt32? = nil
+            for _ in 0..<records {
+                guard let n = skipName(i), n + 10 <= p.count else { break }
+                let type = u16(n)
+                var t = UInt32(p[n + 4]) << 24 | UInt32(p[n + 5]) << 16 | UInt32(p[n + 6]) << 8 | UInt32(p[n + 7])
+                let end = n + 10 + u16(n + 8)
+                guard end <= p.count else { break }
+                if type != Int(RRType.opt.rawValue) {
+                    if type == Int(RRType.soa.rawValue) && an == 0 && end - 4 >= n + 10 {
+                        let minimum = UInt32(p[end - 4]) << 24 | UInt32(p[end - 3]) << 16 | UInt32(p[end - 2]) << 8 | UInt32(p[end - 1])
+                        t = min(t, minimum)
+                    }
+                    ttl = min(ttl ?? t, t)
+                }
+                i = end
+            }
+            return ttl ?? 0
         }
-        return ttl ?? 0
     }
 
     static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
