@@ -110,28 +110,17 @@ final class DoHServer: Service, Sendable {
         wire.withUnsafeBytes { p -> UInt32 in
             guard p.count >= 12 else { return 0 }
             func u16(_ i: Int) -> Int { Int(p[i]) << 8 | Int(p[i + 1]) }
-            func skipName(_ start: Int) -> Int? {
-                var i = start
-                while i < p.count {
-                    let len = Int(p[i])
-                    if len == 0 { return i + 1 }
-                    if len & 0xC0 == 0xC0 { return i + 2 <= p.count ? i + 2 : nil }
-                    guard len <= 63 else { return nil }
-                    i += 1 + len
-                }
-                return nil
-            }
             let qd = u16(4)
             let an = u16(6)
             let records = an + u16(8) + u16(10)
             var i = 12
             for _ in 0..<qd {
-                guard let n = skipName(i) else { return 0 }
+                guard let n = WireScan.skipName(p, i) else { return 0 }
                 i = n + 4
             }
             var ttl: UInt32? = nil
             for _ in 0..<records {
-                guard let n = skipName(i), n + 10 <= p.count else { break }
+                guard let n = WireScan.skipName(p, i), n + 10 <= p.count else { break }
                 let type = u16(n)
                 var t = UInt32(p[n + 4]) << 24 | UInt32(p[n + 5]) << 16 | UInt32(p[n + 6]) << 8 | UInt32(p[n + 7])
                 let end = n + 10 + u16(n + 8)
@@ -169,11 +158,9 @@ final class DoHServer: Service, Sendable {
     func run() async throws {
         let tls: TLSConfiguration
         do {
-            let chain = try NIOSSLCertificate.fromPEMFile(settings.certificate)
-            let key = try NIOSSLPrivateKey(file: settings.privateKey, format: .pem)
-            tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            tls = try TLSIdentity.serverConfiguration(certificate: settings.certificate, privateKey: settings.privateKey)
         } catch {
-            throw AppError(.startup, "doh: \(settings.certificate), \(settings.privateKey): \(error)")
+            throw AppError(.startup, "doh: \(error)")
         }
         let logger = self.logger
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -263,7 +263,7 @@ public final class PolicyEngine: Sendable {
         let addresses = hasAddressRules
         var i = 12
         for _ in 0..<qd {
-            guard let next = Self.skipName(wire, i) else { return .none }
+            guard let next = WireScan.skipName(wire, i) else { return .none }
             i = next + 4
         }
         var audited: PolicyVerdict? = nil
@@ -271,7 +271,7 @@ public final class PolicyEngine: Sendable {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { buf in
             let target = UnsafeMutableRawBufferPointer(buf)
             for _ in 0..<an {
-                guard let afterOwner = Self.skipName(wire, i), afterOwner + 10 <= wire.count else { return }
+                guard let afterOwner = WireScan.skipName(wire, i), afterOwner + 10 <= wire.count else { return }
                 let type = Int(wire[afterOwner]) << 8 | Int(wire[afterOwner + 1])
                 let rdlen = Int(wire[afterOwner + 8]) << 8 | Int(wire[afterOwner + 9])
                 let rdata = afterOwner + 10
@@ -294,18 +294,6 @@ public final class PolicyEngine: Sendable {
         }
         if result.kind == .blocked { return result }
         return audited ?? .none
-    }
-
-    static func skipName(_ p: UnsafeRawBufferPointer, _ start: Int) -> Int? {
-        var i = start
-        while i < p.count {
-            let len = Int(p[i])
-            if len == 0 { return i + 1 }
-            if len & 0xC0 == 0xC0 { return i + 2 <= p.count ? i + 2 : nil }
-            guard len <= 63 else { return nil }
-            i += 1 + len
-        }
-        return nil
     }
 
     /// Reads a possibly compressed name at `p[start]` into `out` (uncompressed wire form);
