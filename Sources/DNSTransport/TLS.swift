@@ -45,15 +45,26 @@ public final class TLSIdentity: Sendable {
     }
 
     static func load(certificate: String, privateKey: String) throws(TransportError) -> NIOSSLContext {
+        var config = try serverConfiguration(certificate: certificate, privateKey: privateKey)
+        // RFC 7858 §3.2 / IANA: the ALPN id of DNS over TLS.
+        config.applicationProtocols = ["dot"]
+        do {
+            return try NIOSSLContext(configuration: config)
+        } catch {
+            throw TransportError(.tls, "\(certificate), \(privateKey): \(error)")
+        }
+    }
+
+    /// A server's TLS configuration (TLS 1.2 and up) from a PEM chain and key: DoT's, and DoH's
+    /// (whose HTTP layer sets its own ALPN ids).
+    public static func serverConfiguration(certificate: String, privateKey: String) throws(TransportError) -> TLSConfiguration {
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(certificate)
             guard !chain.isEmpty else { throw TransportError(.tls, "\(certificate): no certificate") }
             let key = try NIOSSLPrivateKey(file: privateKey, format: .pem)
             var config = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
             config.minimumTLSVersion = .tlsv12
-            // RFC 7858 §3.2 / IANA: the ALPN id of DNS over TLS.
-            config.applicationProtocols = ["dot"]
-            return try NIOSSLContext(configuration: config)
+            return config
         } catch let e as TransportError {
             throw e
         } catch {
