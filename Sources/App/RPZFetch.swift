@@ -29,11 +29,13 @@ public enum RPZFetch {
         }
     }
 
+    /// A zone file, replaced whole (a temporary file renamed into place: readers such as Knot
+    /// Resolver's watcher see the old file or the new one).
     static func write(_ text: String, to path: String) throws {
-        let tmp = path + ".tmp"
-        guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)) else {
-            throw AppError(.startup, "cannot write \(tmp)")
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw AppError(.startup, "cannot write \(path): \(error)")
         }
-        guard rename(tmp, path) == 0 else { throw AppError(.startup, "cannot rename \(tmp) to \(path)") }
     }
 }

@@ -84,10 +84,10 @@ public final class RPZService: Service, Sendable {
     static func writeFile(_ publisher: RPZPublisher, zone z: Int, files: [Name: String], logger: Logger) async {
         let snap = await publisher.snapshot(z)
         guard let path = files[snap.apex] else { return }
-        let text = TransferClient.zoneText(snap.records())
-        let tmp = path + ".tmp"
-        guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)), rename(tmp, path) == 0 else {
-            logger.error("cannot write the RPZ zone file", metadata: ["zone": "\(snap.apex)", "path": "\(path)"])
+        do {
+            try RPZFetch.write(TransferClient.zoneText(snap.records()), to: path)
+        } catch {
+            logger.error("cannot write the RPZ zone file", metadata: ["zone": "\(snap.apex)", "path": "\(path)", "error": "\(error)"])
             return
         }
         logger.debug("rpz zone file written", metadata: ["zone": "\(snap.apex)", "path": "\(path)", "serial": "\(snap.serial)"])

@@ -239,9 +239,7 @@ public actor RPZPublisher {
 
     static func saveSerials(_ serials: [String: UInt32], to path: String) {
         guard let data = try? JSONEncoder().encode(serials) else { return }
-        let tmp = path + ".tmp"
-        guard FileManager.default.createFile(atPath: tmp, contents: data) else { return }
-        _ = rename(tmp, path)
+        try? data.write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 }
 
