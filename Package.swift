@@ -215,7 +215,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ThreatIntelTests",
-            dependencies: ["ThreatIntel", "Storage", "Policy", "DNSWire"],
+            dependencies: ["ThreatIntel", "Storage", "Policy", "DNSWire", "DNSTestSupport"],
             resources: [.copy("Data")],
             swiftSettings: swiftSettings
         ),
@@ -231,7 +231,7 @@ let package = Package(
         .testTarget(
             name: "RPZTests",
             dependencies: [
-                "RPZ", "DNSWire", "Policy",
+                "RPZ", "DNSWire", "Policy", "DNSTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

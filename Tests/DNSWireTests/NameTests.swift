@@ -1,3 +1,4 @@
+import DNSTestSupport
 import Testing
 
 @testable import DNSWire

@@ -1,3 +1,4 @@
+import DNSTestSupport
 import DNSWire
 import Foundation
 import Testing
@@ -84,18 +85,6 @@ private func testData(_ file: String) throws -> [UInt8] {
     return Array(try #require(FileManager.default.contents(atPath: path), "cannot read \(path)"))
 }
 
-/// SplitMix64: a tiny deterministic PRNG so the hostile-input tests are reproducible.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 private typealias R = Collector.NameRule
 private typealias A = Collector.AddressRule
