@@ -316,6 +316,23 @@ class Server:
             RUNNING.remove(self)
 
 
+def knot_server_conf(directory: Path, host: str, port: int) -> str:
+    """The `server`, `database` and `log` sections of a knotd config: one listener, one worker
+    of each kind, state in `directory`, log to stderr."""
+    return f"""server:
+    rundir: "{directory}"
+    listen: {host}@{port}
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "{directory}"
+log:
+  - target: stderr
+    any: info
+"""
+
+
 class Knot(Server):
     """knotd serving the test zone on 127.0.0.1:<port>, in the foreground."""
 
@@ -331,18 +348,8 @@ class Knot(Server):
         self.conf = self.dir / "knot.conf"
         (self.dir / "zone").write_text(zone if zone is not None else zone_text())
         self.conf.write_text(
-            f"""server:
-    rundir: "{self.dir}"
-    listen: {LOOPBACK}@{self.port}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "{self.dir}"
-log:
-  - target: stderr
-    any: info
-mod-stats:
+            knot_server_conf(self.dir, LOOPBACK, self.port)
+            + f"""mod-stats:
   - id: default
 template:
   - id: default

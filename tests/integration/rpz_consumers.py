@@ -47,7 +47,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.tsigkeyring
 
-from harness import LOOPBACK, Server, find_executable, free_port, wait_for_dns
+from harness import LOOPBACK, Server, find_executable, free_port, knot_server_conf, wait_for_dns
 
 __all__ = [
     "Tsig",
@@ -692,18 +692,7 @@ class _Knot(Daemon):
     algorithm: {self.tsig.algorithm}
     secret: {self.tsig.secret}
 """
-        return f"""server:
-    rundir: "{self.dir}"
-    listen: {self.host}@{self.port}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "{self.dir}"
-log:
-  - target: stderr
-    any: info
-{key}"""
+        return knot_server_conf(self.dir, self.host, self.port) + key
 
     def _argv(self) -> list[str]:
         return [self.exe, "-c", str(self.conf)]
