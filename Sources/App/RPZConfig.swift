@@ -165,6 +165,7 @@ public struct RPZSettings: Sendable {
                 z.categories = profile.categories
                 z.lists = profile.lists
                 z.excludedLists = profile.excludedLists
+                z.profile = profile.name
             }
             if let a = value("action")?.scalar {
                 guard let action = RPZBlockAction(rawValue: a) else {

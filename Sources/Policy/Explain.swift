@@ -30,11 +30,15 @@ public struct Explanation: Sendable, Codable, Equatable {
     public var answer: String?
     public var extendedError: String?
     public var deciding: Rule?
+    /// For a tenant: its path from the root, and the level whose policy decided.
+    public var tenantPath: [String]?
+    public var decidedBy: String?
     public var rules: [Rule]
 
     /// Plain text for the terminal.
     public var text: String {
-        var s = "\(query) (profile \(profile)): \(verdict)"
+        var s = "\(query) (profile \(tenantPath?.joined(separator: " > ") ?? profile)): \(verdict)"
+        if let decidedBy { s += " by \(decidedBy)" }
         if let answer { s += " → \(answer)" }
         if let extendedError { s += "\n  EDE: \(extendedError)" }
         if rules.isEmpty { s += "\n  no rule matches" }
@@ -86,6 +90,9 @@ extension PolicyEngine {
 
     func explanation(query: String, verdict: PolicyVerdict, matches: [PolicyMatch], profile: Int) -> Explanation {
         let p = profiles.indices.contains(profile) ? profiles[profile] : Profile(name: "?", categories: [])
+        func levelName(_ level: Int) -> String {
+            profiles.indices.contains(profile) ? profiles[tree.ancestor(of: profile, atLevel: level)].name : "?"
+        }
         func rule(_ m: PolicyMatch) -> Explanation.Rule {
             let cls = ruleClass(of: m)
             let list = self.list(of: m)
@@ -93,13 +100,23 @@ extension PolicyEngine {
                 (m.layer == .names && delta.removedNames.contains(m.entry))
                 || (m.layer == .prefixes && delta.removedPrefixes.contains(m.entry))
             var effect: String
-            switch effects[profile * classes.count + Int(m.classID)] {
-            case Self.effAllow: effect = "allow"
-            case Self.effBlock: effect = "block"
-            case Self.effAudit: effect = "audit"
-            default:
-                if p.categories.isEmpty {
+            let eff = self.effect(ofClass: Int(m.classID), profile: profile)
+            switch eff.kind {
+            case .allow:
+                let levels = (0..<PolicyTree.maxDepth).filter { eff.allowLevels & (1 << UInt32($0)) != 0 }
+                effect = "allow (by \(levels.map { levelName($0) }.joined(separator: ", ")))"
+            case .block, .audit:
+                effect = eff.kind == .block ? "block" : "audit"
+                if !tree.flat {
+                    effect += " (by \(levelName(Int(eff.origin)))"
+                    if eff.locked != PolicyEffect.unlocked { effect += "; not overridable below \(levelName(Int(eff.locked)))" }
+                    effect += ")"
+                }
+            case .none:
+                if tree.categories[profile].isEmpty && tree.flat {
                     effect = "ignored: profile filters nothing"
+                } else if list.owner != nil {
+                    effect = "ignored: list of tenant \(list.owner!), not an ancestor"
                 } else if !p.selects(list) {
                     effect = "ignored: list not in profile"
                 } else {
@@ -122,8 +139,20 @@ extension PolicyEngine {
                 action: action, effect: effect, layer: "\(m.layer)")
         }
         var e = Explanation(query: query, profile: p.name, verdict: "not-listed", rules: matches.map(rule))
+        if profiles.indices.contains(profile) {
+            var chain: [String] = []
+            var n = profile
+            while true {
+                chain.append(profiles[n].name)
+                let up = Int(tree.parent[n])
+                if up < 0 { break }
+                n = up
+            }
+            if chain.count > 1 { e.tenantPath = chain.reversed() }
+        }
         if let m = verdict.match {
             e.deciding = rule(m)
+            if !tree.flat, verdict.kind != .none { e.decidedBy = levelName(Int(verdict.level)) }
             switch verdict.kind {
             case .allowed: e.verdict = "allowed"
             case .audited: e.verdict = "audited"

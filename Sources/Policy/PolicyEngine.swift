@@ -79,34 +79,37 @@ public struct PolicyVerdict: Sendable, Hashable {
     public var kind: Kind
     /// The deciding rule (for `.blocked` and `.audited`; for `.allowed`, the allow rule).
     public var match: PolicyMatch?
+    /// The tree level that decided: the level that imposed the block, or that applied the allow
+    /// (0 for a public profile).
+    public var level: UInt8 = 0
 
     public static let none = PolicyVerdict(kind: .none, match: nil)
 }
 
 /// The policy the data plane consults: the shared base snapshot, the delta over it, the
-/// profiles, and what each class of rules means for each profile (a small precomputed table).
+/// policy nodes (public profiles and tenants), and what each class of rules means for each node
+/// (`PolicyTree`: a small table per distinct node policy).
 /// Immutable: a change makes a new engine, which is handed to every event loop and engine
 /// thread; each reads its own reference without locks.
 public final class PolicyEngine: Sendable {
     public let snapshot: PolicySnapshot
     public let delta: PolicyDelta
+    /// The nodes as configured: public profiles, then tenants (`categories` are each node's own;
+    /// `tree.categories` holds what a node blocks with its ancestors').
     public let profiles: [Profile]
     public let config: PolicyConfig
     /// Increases with every change (logs, metrics, tests).
     public let generation: UInt64
     /// Base classes then delta classes.
     public let classes: [RuleClass]
-    /// `effects[profile * classes.count + class]`.
-    let effects: [UInt8]
-    /// Precomputed EDE code and text start per class and profile (`[profile * classes + class]`).
-    let blockTexts: [(code: EDECode, text: String)]
+    public let tree: PolicyTree
 
-    static let effNone: UInt8 = 0
-    static let effBlock: UInt8 = 1
-    static let effAllow: UInt8 = 2
-    static let effAudit: UInt8 = 3
-
-    public init(snapshot: PolicySnapshot, delta: PolicyDelta? = nil, profiles: [Profile] = Profile.builtIn, config: PolicyConfig = PolicyConfig(), generation: UInt64 = 0) {
+    /// `reuse`: an engine whose nodes, lists and classes are the same (a delta change that added
+    /// no class), whose compiled tree is taken as it is.
+    public init(
+        snapshot: PolicySnapshot, delta: PolicyDelta? = nil, profiles: [Profile] = Profile.builtIn, config: PolicyConfig = PolicyConfig(),
+        generation: UInt64 = 0, reuse: PolicyEngine? = nil
+    ) {
         self.snapshot = snapshot
         var d = delta ?? PolicyDelta(seed: snapshot.names.seed)
         if delta == nil { d.rebuild(base: snapshot.classes) }
@@ -116,92 +119,79 @@ public final class PolicyEngine: Sendable {
         self.generation = generation
         let classes = snapshot.classes + d.classes
         self.classes = classes
-        var effects = [UInt8](repeating: 0, count: max(1, profiles.count * classes.count))
-        var texts: [(EDECode, String)] = []
-        texts.reserveCapacity(profiles.count * classes.count)
-        for (p, profile) in profiles.enumerated() {
-            for (c, cls) in classes.enumerated() {
-                let list = snapshot.lists[Int(cls.list)]
-                var e = Self.effNone
-                if profile.selects(list) && !profile.categories.isEmpty {
-                    if cls.kind == .allow {
-                        e = Self.effAllow
-                    } else if !list.categories.intersection(profile.categories).isEmpty {
-                        e = list.audit ? Self.effAudit : Self.effBlock
-                    }
-                }
-                effects[p * classes.count + c] = e
-                let matched = list.categories.intersection(profile.categories)
-                let cats = matched.isEmpty ? list.categories : matched
-                let code: EDECode = cats.isContentOnly ? .filtered : .blocked
-                var text = cats.first.map(\.description) ?? "blocked"
-                text += list.tlp.disclosable ? "; source=\(list.source); id=\(list.name):" : "; id="
-                texts.append((code, text))
-            }
+        if let reuse, reuse.classes == classes, reuse.profiles == profiles, reuse.snapshot.lists == snapshot.lists {
+            tree = reuse.tree
+        } else {
+            tree = PolicyTree(profiles: profiles, lists: snapshot.lists, classes: classes)
         }
-        self.effects = effects
-        self.blockTexts = texts
     }
 
     public func profileIndex(named name: String) -> Int? { profiles.firstIndex { $0.name == name } }
 
     /// A new engine with the same rules and these profiles/config.
     public func with(profiles: [Profile], config: PolicyConfig) -> PolicyEngine {
-        PolicyEngine(snapshot: snapshot, delta: delta, profiles: profiles, config: config, generation: generation &+ 1)
+        PolicyEngine(snapshot: snapshot, delta: delta, profiles: profiles, config: config, generation: generation &+ 1, reuse: self)
+    }
+
+    /// Categories node `profile` blocks (its own and its ancestors').
+    public func categories(of profile: Int) -> CategorySet { tree.categories[profile] }
+
+    /// What class `c` does for node `profile` (the row base precomputed by the caller).
+    @inline(__always) func effect(_ c: Int, profile: Int, rowBase: Int, rows: UnsafeBufferPointer<PolicyEffect>) -> PolicyEffect {
+        let col = tree.column[c]
+        if col >= 0 { return rows[rowBase + Int(col)] }
+        let cls = classes[c]
+        return tree.ownedEffect(node: profile, list: Int(cls.list), kind: cls.kind, audit: snapshot.lists[Int(cls.list)].audit)
+    }
+
+    /// What class `c` does for node `profile` (slow paths: explanations, RPZ).
+    public func effect(ofClass c: Int, profile: Int) -> PolicyEffect {
+        tree.rows.withUnsafeBufferPointer { effect(c, profile: profile, rowBase: Int(tree.rowOf[profile]) * tree.width, rows: $0) }
     }
 
     // MARK: checks (hot path: no allocation)
 
     /// The name at `p[start..<end]` (uncompressed wire form, root label last) and each parent
-    /// against `profile`. Allow beats block; among blocks the most specific name wins.
+    /// against `profile`. An allow beats the blocks its level may override (for a public
+    /// profile: every block); among blocks the most specific name wins.
     public func check(name p: UnsafeRawBufferPointer, start: Int, end: Int, profile: Int) -> PolicyVerdict {
         guard profile >= 0, profile < profiles.count, end <= p.count, hasNameRules else { return .none }
-        let base = profile * classes.count
-        var block: PolicyMatch? = nil
-        var audit: PolicyMatch? = nil
-        var allow: PolicyMatch? = nil
+        let rowBase = Int(tree.rowOf[profile]) * tree.width
+        let flat = tree.flat
         let hasDelta = !delta.isEmpty
         let removed = !delta.removedNames.isEmpty
-        effects.withUnsafeBufferPointer { effects in
-            NameIndex.withSuffixHashes(p, start: start, seed: snapshot.names.seed) { depth, s, h, labels in
-                func visit(_ index: NameIndex, _ layer: PolicyLayer) {
-                    guard index.mayHold(labels: labels) else { return }
-                    index.forEach(hash: h, p, start: s, end: end) { e in
-                        if layer == .names && removed && delta.removedNames.contains(e) { return true }
-                        let c = index.classID[e]
-                        let m = classes[Int(c)].match
-                        guard depth == 0 ? m.matchesSelf : m.matchesBelow else { return true }
-                        switch effects[base + Int(c)] {
-                        case Self.effAllow:
-                            allow = PolicyMatch(layer: layer, entry: e, classID: c, depth: depth)
-                            return false
-                        case Self.effBlock:
-                            if block == nil { block = PolicyMatch(layer: layer, entry: e, classID: c, depth: depth) }
-                        case Self.effAudit:
-                            if audit == nil { audit = PolicyMatch(layer: layer, entry: e, classID: c, depth: depth) }
-                        default: break
+        return tree.rows.withUnsafeBufferPointer { rows in
+            func run(_ decision: inout PolicyDecision) {
+                NameIndex.withSuffixHashes(p, start: start, seed: snapshot.names.seed) { depth, s, h, labels in
+                    var going = true
+                    func visit(_ index: NameIndex, _ layer: PolicyLayer) {
+                        guard index.mayHold(labels: labels) else { return }
+                        index.forEach(hash: h, p, start: s, end: end) { e in
+                            if layer == .names && removed && delta.removedNames.contains(e) { return true }
+                            let c = index.classID[e]
+                            let m = classes[Int(c)].match
+                            guard depth == 0 ? m.matchesSelf : m.matchesBelow else { return true }
+                            let eff = effect(Int(c), profile: profile, rowBase: rowBase, rows: rows)
+                            going = decision.add(PolicyMatch(layer: layer, entry: e, classID: c, depth: depth), eff, flat: flat)
+                            return going
                         }
-                        return true
                     }
+                    visit(snapshot.names, .names)
+                    if going && hasDelta { visit(delta.names, .deltaNames) }
+                    return going
                 }
-                visit(snapshot.names, .names)
-                if allow == nil && hasDelta { visit(delta.names, .deltaNames) }
-                return allow == nil
             }
+            var decision = PolicyDecision()
+            run(&decision)
+            return decision.verdict(refind: run)
         }
-        if let allow { return PolicyVerdict(kind: .allowed, match: allow) }
-        if let block { return PolicyVerdict(kind: .blocked, match: block) }
-        if let audit { return PolicyVerdict(kind: .audited, match: audit) }
-        return .none
     }
 
     /// An address (4 or 16 bytes at `p[at...]`) against the prefix rules.
     public func check(address p: UnsafeRawBufferPointer, at: Int, length: Int, profile: Int) -> PolicyVerdict {
         guard profile >= 0, profile < profiles.count else { return .none }
-        let base = profile * classes.count
-        var block: PolicyMatch? = nil
-        var audit: PolicyMatch? = nil
-        var allow: PolicyMatch? = nil
+        let rowBase = Int(tree.rowOf[profile]) * tree.width
+        let flat = tree.flat
         let removed = !delta.removedPrefixes.isEmpty
         var v4: UInt32? = nil
         var hi: UInt64 = 0
@@ -214,36 +204,30 @@ public final class PolicyEngine: Sendable {
             // IPv4-mapped: check the IPv4 rules.
             if hi == 0 && lo >> 32 == 0xFFFF { v4 = UInt32(truncatingIfNeeded: lo) }
         }
-        effects.withUnsafeBufferPointer { effects in
-            func visit(_ e: Int, _ table: PrefixTable, _ layer: PolicyLayer) -> Bool {
-                if layer == .prefixes && removed && delta.removedPrefixes.contains(e) { return true }
-                let c = table.entries[e].classID
-                switch effects[base + Int(c)] {
-                case Self.effAllow:
-                    allow = PolicyMatch(layer: layer, entry: e, classID: c, depth: 0)
-                    return false
-                case Self.effBlock:
-                    if block == nil { block = PolicyMatch(layer: layer, entry: e, classID: c, depth: 0) }
-                case Self.effAudit:
-                    if audit == nil { audit = PolicyMatch(layer: layer, entry: e, classID: c, depth: 0) }
-                default: break
+        return tree.rows.withUnsafeBufferPointer { rows in
+            func run(_ decision: inout PolicyDecision) {
+                var going = true
+                func visit(_ e: Int, _ table: PrefixTable, _ layer: PolicyLayer) -> Bool {
+                    if layer == .prefixes && removed && delta.removedPrefixes.contains(e) { return true }
+                    let c = table.entries[e].classID
+                    let eff = effect(Int(c), profile: profile, rowBase: rowBase, rows: rows)
+                    going = decision.add(PolicyMatch(layer: layer, entry: e, classID: c, depth: 0), eff, flat: flat)
+                    return going
                 }
-                return true
-            }
-            func scan(_ table: PrefixTable, _ layer: PolicyLayer) {
-                if let v4 {
-                    if table.hasV4 { table.forEach(v4: v4) { visit($0, table, layer) } }
-                } else if table.hasV6 {
-                    table.forEach(v6: hi, lo) { visit($0, table, layer) }
+                func scan(_ table: PrefixTable, _ layer: PolicyLayer) {
+                    if let v4 {
+                        if table.hasV4 { table.forEach(v4: v4) { visit($0, table, layer) } }
+                    } else if table.hasV6 {
+                        table.forEach(v6: hi, lo) { visit($0, table, layer) }
+                    }
                 }
+                if !snapshot.prefixes.isEmpty { scan(snapshot.prefixes, .prefixes) }
+                if going && !delta.prefixes.isEmpty { scan(delta.prefixes, .deltaPrefixes) }
             }
-            if !snapshot.prefixes.isEmpty { scan(snapshot.prefixes, .prefixes) }
-            if allow == nil && !delta.prefixes.isEmpty { scan(delta.prefixes, .deltaPrefixes) }
+            var decision = PolicyDecision()
+            run(&decision)
+            return decision.verdict(refind: run)
         }
-        if let allow { return PolicyVerdict(kind: .allowed, match: allow) }
-        if let block { return PolicyVerdict(kind: .blocked, match: block) }
-        if let audit { return PolicyVerdict(kind: .audited, match: audit) }
-        return .none
     }
 
     /// True when there are name rules at all.
@@ -368,9 +352,12 @@ public final class PolicyEngine: Sendable {
     /// EDE 15 (threats) or 17 (content) with `category; source=…; id=list:rule` (the source and
     /// list withheld under TLP:AMBER/RED).
     public func extendedError(for match: PolicyMatch, profile: Int) -> ExtendedError {
-        let t = blockTexts[profile * classes.count + Int(match.classID)]
-        var text = t.text
+        let list = self.list(of: match)
+        let matched = list.categories.intersection(tree.categories[profile])
+        let cats = matched.isEmpty ? list.categories : matched
+        var text = cats.first.map(\.description) ?? "blocked"
+        text += list.tlp.disclosable ? "; source=\(list.source); id=\(list.name):" : "; id="
         text += String(ruleID(of: match))
-        return ExtendedError(code: t.code, extraText: text)
+        return ExtendedError(code: cats.isContentOnly ? .filtered : .blocked, extraText: text)
     }
 }

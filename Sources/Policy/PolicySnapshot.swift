@@ -37,6 +37,9 @@ public struct ListInfo: Sendable, Codable, Hashable {
     /// Rules loaded, lines skipped.
     public var rules: Int = 0
     public var skipped: Int = 0
+    /// The tenant (policy node) this list belongs to: it applies to that tenant and its
+    /// descendants only, whatever their categories. nil: a shared list, chosen by categories.
+    public var owner: String? = nil
 
     public init(
         name: String, categories: CategorySet, allow: Bool = false, audit: Bool = false, tlp: TLP = .clear,

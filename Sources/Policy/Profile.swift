@@ -16,12 +16,40 @@ public struct Profile: Sendable, Hashable, Codable {
     /// Lists that never apply.
     public var excludedLists: [String]
 
-    public init(name: String, categories: CategorySet, action: BlockAction = .nxdomain, lists: [String]? = nil, excludedLists: [String] = []) {
+    // MARK: the tenant tree (a public profile is a root with none of these)
+
+    /// The node this one inherits from: its categories, lists, allow lists and blocks. A child
+    /// adds to them freely; it can allow what an ancestor blocks only where that ancestor marked
+    /// the category or list overridable. `categories` holds the node's own additions.
+    public var parent: String? = nil
+    /// Lists this node blocks for its subtree whatever their categories.
+    public var blockLists: [String] = []
+    /// Allow lists this node applies to its subtree (an allow list that no node names applies
+    /// to every filtering node, at the root's level).
+    public var allowLists: [String] = []
+    /// What this node blocks that its descendants may allow.
+    public var overridableCategories: CategorySet = []
+    public var overridableLists: [String] = []
+    /// Text of the block page for this node's clients (inherited when nil).
+    public var blockPage: String? = nil
+    /// Whether this node's queries are logged (inherited when nil; off at the top).
+    public var logQueries: Bool? = nil
+
+    public init(
+        name: String, categories: CategorySet, action: BlockAction = .nxdomain, lists: [String]? = nil, excludedLists: [String] = [],
+        parent: String? = nil
+    ) {
         self.name = name
         self.categories = categories
         self.action = action
         self.lists = lists
         self.excludedLists = excludedLists
+        self.parent = parent
+    }
+
+    /// May descendants allow what this node blocks through `list`?
+    func overrides(_ list: ListInfo) -> Bool {
+        overridableLists.contains(list.name) || !list.categories.intersection(overridableCategories).isEmpty
     }
 
     /// The five public profiles of DNS4EU.

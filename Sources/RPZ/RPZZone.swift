@@ -21,6 +21,9 @@ public struct RPZZoneConfig: Sendable, Hashable {
     /// Only these lists (nil: every list with a matching category).
     public var lists: [String]?
     public var excludedLists: [String] = []
+    /// A policy node (public profile or tenant) whose verdicts the zone carries: its categories,
+    /// inherited lists and its own and its ancestors' entries, in place of the three above.
+    public var profile: String? = nil
     public var action: RPZBlockAction = .nxdomain
     public var sinkholeV4: IPv4Address? = nil
     public var sinkholeV6: IPv6Address? = nil
@@ -142,7 +145,17 @@ struct ZoneView: Sendable {
         self.engine = engine
         let order = TLP.allCases
         let maxRank = order.firstIndex(of: config.maxTLP) ?? 0
-        membership = engine.classes.map { cls in
+        let node = config.profile.flatMap { engine.profileIndex(named: $0) }
+        membership = engine.classes.enumerated().map { c, cls in
+            if let node {
+                let list = engine.snapshot.lists[Int(cls.list)]
+                if (order.firstIndex(of: list.tlp) ?? 0) > maxRank { return Self.none }
+                switch engine.effect(ofClass: c, profile: node).kind {
+                case .block: return Self.block
+                case .allow: return Self.allow
+                case .audit, .none: return Self.none
+                }
+            }
             let list = engine.snapshot.lists[Int(cls.list)]
             if list.audit || (order.firstIndex(of: list.tlp) ?? 0) > maxRank { return Self.none }
             if config.excludedLists.contains(list.name) { return Self.none }

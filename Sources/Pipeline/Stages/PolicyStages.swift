@@ -154,7 +154,7 @@ public enum PolicyAnswers {
     public static func block(_ ctx: QueryContext, engine: PolicyEngine, match: PolicyMatch, qnameMatch: Bool, stats: StatsBox) -> StageOutcome {
         let profile = engine.profiles[ctx.tenant]
         let list = engine.list(of: match)
-        if let c = list.categories.intersection(profile.categories).first ?? list.categories.first {
+        if let c = list.categories.intersection(engine.categories(of: ctx.tenant)).first ?? list.categories.first {
             stats.stats.blockedByCategory[Int(c.rawValue)] += 1
         }
         stats.recordHit(ruleID: engine.ruleID(of: match), list: engine.ruleClass(of: match).list, client: ctx.client)
