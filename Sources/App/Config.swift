@@ -47,6 +47,10 @@ public struct RawConfig: Sendable, Equatable {
     /// `policy.sources` and `policy.profiles` (config file only: lists of mappings).
     public var sources: [RawSource]?
     public var profiles: [RawProfile]?
+    /// The `tenants:` section (config file only).
+    public var tenants: [RawTenant]?
+    public var tenantListen: [String]?
+    public var dotTenantDomain: String?
     /// The `intel:` section (config file), and its environment variables.
     public var intel: RawIntel?
     /// The `rpz:` section (config file only).
@@ -62,6 +66,7 @@ public struct RawConfig: Sendable, Equatable {
         for key in RawConfig.keys { key.copy(other, &r) }
         if let v = other.sources { r.sources = v }
         if let v = other.profiles { r.profiles = v }
+        if let v = other.tenants { r.tenants = v }
         if let v = other.intel { r.intel = v }
         if let v = other.rpz { r.rpz = v }
         if let v = other.intelDatabase { r.intelDatabase = v }
@@ -146,6 +151,8 @@ public struct RawConfig: Sendable, Equatable {
         int("tcp.max-in-flight", "BULWARK_TCP_MAX_IN_FLIGHT", \.tcpMaxInFlight),
         int("shutdown.drain-timeout-ms", "BULWARK_DRAIN_TIMEOUT_MS", \.drainTimeoutMs),
         list("dot.listen", "BULWARK_DOT_LISTEN", \.dotListen),
+        str("dot.tenant-domain", "BULWARK_DOT_TENANT_DOMAIN", \.dotTenantDomain),
+        list("policy.tenant-listen", "BULWARK_POLICY_TENANT_LISTEN", \.tenantListen),
         str("dot.certificate", "BULWARK_DOT_CERTIFICATE", \.dotCertificate),
         str("dot.private-key", "BULWARK_DOT_PRIVATE_KEY", \.dotPrivateKey),
         list("doh.listen", "BULWARK_DOH_LISTEN", \.dohListen),
@@ -181,6 +188,8 @@ public struct RawConfig: Sendable, Equatable {
                     config.sources = try RawSource.parse(v)
                 } else if path == "policy.profiles" {
                     config.profiles = try RawProfile.parse(v)
+                } else if path == "tenants" {
+                    config.tenants = try RawTenant.parse(v)
                 } else if path == "intel" {
                     config.intel = try RawIntel.parse(v)
                 } else if path == "rpz" {
@@ -292,9 +301,11 @@ public struct RawSource: Sendable, Equatable {
     public var tlp: String?
     public var source: String?
     public var refresh: Int?
+    /// The tenant that owns the list (it applies to that tenant's subtree only).
+    public var tenant: String?
     public init() {}
 
-    static let keys: Set<String> = ["name", "path", "url", "format", "categories", "allow", "audit", "tlp", "source", "refresh"]
+    static let keys: Set<String> = ["name", "path", "url", "format", "categories", "allow", "audit", "tlp", "source", "refresh", "tenant"]
 
     static func parse(_ node: Node) throws -> [RawSource] {
         try RawFields.sequence(node, path: "policy.sources").enumerated().map { i, n in
@@ -310,6 +321,7 @@ public struct RawSource: Sendable, Equatable {
             r.tlp = f.scalars["tlp"]
             r.source = f.scalars["source"]
             r.refresh = try f.int("refresh")
+            r.tenant = f.scalars["tenant"]
             return r
         }
     }
@@ -337,6 +349,50 @@ public struct RawProfile: Sendable, Equatable {
             r.action = f.scalars["action"]
             r.lists = f.list("lists")
             r.excludeLists = f.list("exclude-lists")
+            return r
+        }
+    }
+}
+
+/// One tenant as written in the config file (`tenants:`).
+public struct RawTenant: Sendable, Equatable {
+    public var name: String?
+    public var parent: String?
+    public var categories: [String]?
+    public var action: String?
+    public var blockLists: [String]?
+    public var allowLists: [String]?
+    public var block: [String]?
+    public var allow: [String]?
+    public var overridable: [String]?
+    public var blockPage: String?
+    public var logQueries: Bool?
+    public var networks: [String]?
+    public var token: String?
+    public init() {}
+
+    static let keys: Set<String> = [
+        "name", "parent", "categories", "action", "block-lists", "allow-lists", "block", "allow", "overridable", "block-page", "log-queries",
+        "networks", "token",
+    ]
+
+    static func parse(_ node: Node) throws -> [RawTenant] {
+        try RawFields.sequence(node, path: "tenants").enumerated().map { i, n in
+            let f = try RawFields(n, path: "tenants[\(i)]", allowed: keys)
+            var r = RawTenant()
+            r.name = f.scalars["name"]
+            r.parent = f.scalars["parent"]
+            r.categories = f.list("categories")
+            r.action = f.scalars["action"]
+            r.blockLists = f.list("block-lists")
+            r.allowLists = f.list("allow-lists")
+            r.block = f.list("block")
+            r.allow = f.list("allow")
+            r.overridable = f.list("overridable")
+            r.blockPage = f.scalars["block-page"]
+            r.logQueries = try f.bool("log-queries")
+            r.networks = f.list("networks")
+            r.token = f.scalars["token"]
             return r
         }
     }

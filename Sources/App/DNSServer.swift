@@ -41,8 +41,9 @@ public final class DNSServer: Service, Sendable {
         let policy = policy ?? PolicyEngine(snapshot: .empty, profiles: settings.policy.profiles, config: settings.policy.config)
         let listenerProfiles = settings.listenerProfiles
         let defaultProfile = settings.policy.defaultProfile
+        let tenantOnly = settings.tenantOnlyListeners
         @Sendable func box() -> PolicyBox {
-            PolicyBox(engine: policy, listenerProfiles: listenerProfiles, defaultProfile: defaultProfile, logger: logger)
+            PolicyBox(engine: policy, listenerProfiles: listenerProfiles, defaultProfile: defaultProfile, tenantOnly: tenantOnly, logger: logger)
         }
         self.settings = settings
         self.logger = logger
@@ -145,7 +146,7 @@ public final class DNSServer: Service, Sendable {
                     tcp.append(
                         try await TCPListener.bind(
                             address: address, listener: settings.listen.count + k, group: group, registry: registry, limits: settings.tcp,
-                            connections: connections, tls: identity, logger: logger))
+                            connections: connections, tls: identity, tenantDomain: dot.tenantDomain, logger: logger))
                     logger.info("listening", metadata: ["address": "\(address)", "transports": "dot"])
                 }
             }
@@ -202,10 +203,13 @@ public final class DNSServer: Service, Sendable {
 
     /// Answers one query that came in another way (DNS over HTTPS): on an event loop's chain,
     /// as TCP and DoT queries are; nil when the chain drops it.
-    public func answer(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int) async -> ByteBuffer? {
+    public func answer(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int, identity: String? = nil) async -> ByteBuffer? {
         let loop = group.next()
         let registry = self.registry
-        guard let reply = try? await loop.submit({ registry.processor(for: loop).process(query, client: client, transport: transport, listener: listener) }).get()
+        guard
+            let reply = try? await loop.submit({
+                registry.processor(for: loop).process(query, client: client, transport: transport, listener: listener, identity: identity)
+            }).get()
         else { return nil }
         switch reply {
         case .now(let b): return b

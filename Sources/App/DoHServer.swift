@@ -66,16 +66,16 @@ final class DoHServer: Service, Sendable {
     func router(listener: Int) -> Router<DoHContext> {
         let router = Router(context: DoHContext.self)
         let dns = self.dns
-        router.get(RouterPath(settings.path)) { request, context -> Response in
+        let get: @Sendable (Request, DoHContext) async throws -> Response = { request, context in
             guard let text = request.uri.queryParameters.get("dns"), !text.isEmpty else {
                 return Self.error(.badRequest, "the dns parameter (base64url of a DNS message) is required")
             }
             guard text.utf8.count <= (Self.maxMessage * 4 + 2) / 3, let bytes = Self.base64url(text) else {
                 return Self.error(text.utf8.count > (Self.maxMessage * 4 + 2) / 3 ? .uriTooLong : .badRequest, "dns: not base64url")
             }
-            return await Self.resolve(bytes, context: context, dns: dns, listener: listener)
+            return await Self.resolve(bytes, context: context, dns: dns, listener: listener, token: context.parameters.get("token"))
         }
-        router.post(RouterPath(settings.path)) { request, context -> Response in
+        let post: @Sendable (Request, DoHContext) async throws -> Response = { request, context in
             let type = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             guard type == "application/dns-message" else {
                 return Self.error(.unsupportedMediaType, "Content-Type must be application/dns-message")
@@ -86,15 +86,21 @@ final class DoHServer: Service, Sendable {
             } catch {
                 return Self.error(.contentTooLarge, "a DNS message is at most 65535 bytes")
             }
-            return await Self.resolve(Array(body.readableBytesView), context: context, dns: dns, listener: listener)
+            return await Self.resolve(Array(body.readableBytesView), context: context, dns: dns, listener: listener, token: context.parameters.get("token"))
+        }
+        // `/dns-query/<token>`: the client names its tenant.
+        for path in [settings.path, settings.path + "/:token"] {
+            router.get(RouterPath(path), use: get)
+            router.post(RouterPath(path), use: post)
         }
         return router
     }
 
-    static func resolve(_ bytes: [UInt8], context: DoHContext, dns: DNSServer, listener: Int) async -> Response {
+    static func resolve(_ bytes: [UInt8], context: DoHContext, dns: DNSServer, listener: Int, token: String?) async -> Response {
         guard bytes.count >= 12 else { return error(.badRequest, "not a DNS message") }
         let client = context.remoteAddress.map(ClientAddress.init) ?? ClientAddress(v4: 0, port: 0)
-        guard let answer = await dns.answer(ByteBuffer(bytes: bytes), client: client, transport: .doh, listener: listener) else {
+        guard let answer = await dns.answer(ByteBuffer(bytes: bytes), client: client, transport: .doh, listener: listener, identity: token?.lowercased())
+        else {
             return error(.badRequest, "the query was not answered")
         }
         var headers = HTTPFields()

@@ -8,9 +8,11 @@ public struct DoTSettings: Sendable {
     public var listen: [SocketAddress]
     public var certificate: String
     public var privateKey: String
+    /// Clients that connect to `<token>.<tenantDomain>` name their tenant (`dot.tenant-domain`).
+    public var tenantDomain: String?
 
     static func make(_ raw: RawConfig, listen dns: [SocketAddress]) throws -> DoTSettings? {
-        let given = [raw.dotListen != nil, raw.dotCertificate != nil, raw.dotPrivateKey != nil]
+        let given = [raw.dotListen != nil, raw.dotCertificate != nil, raw.dotPrivateKey != nil, raw.dotTenantDomain != nil]
         guard given.contains(true) else { return nil }
         guard let list = raw.dotListen, !list.isEmpty, let cert = raw.dotCertificate, let key = raw.dotPrivateKey else {
             throw AppError(.config, "dot: listen, certificate and private-key go together (e.g. listen: [\"127.0.0.1:853\"])")
@@ -19,7 +21,12 @@ public struct DoTSettings: Sendable {
         for a in listen where dns.contains(where: { Settings.sameEndpoint($0, a) }) {
             throw AppError(.config, "dot.listen: \(a) is also a plain DNS listener")
         }
-        return DoTSettings(listen: listen, certificate: cert, privateKey: key)
+        var d = DoTSettings(listen: listen, certificate: cert, privateKey: key)
+        if let domain = raw.dotTenantDomain {
+            guard let n = try? Name(domain), n.labelCount >= 1 else { throw AppError(.config, "dot.tenant-domain: a domain name, e.g. dot.example.org") }
+            d.tenantDomain = n.description.lowercased()
+        }
+        return d
     }
 }
 

@@ -46,6 +46,8 @@ public enum PrometheusText {
         }
         header("bulwark_queries_dropped_total", "counter", "Queries answered with silence (runts, responses sent to us).")
         s += "bulwark_queries_dropped_total \(total.dropped)\n"
+        header("bulwark_queries_refused_tenant_total", "counter", "Queries refused with EDE 18: an unknown tenant token, or nobody's client on a tenant-only listener.")
+        s += "bulwark_queries_refused_tenant_total \(total.refusedTenant)\n"
         header("bulwark_cache_hits_total", "counter", "Queries answered from the cache.")
         s += "bulwark_cache_hits_total \(total.cacheHits)\n"
         header("bulwark_cache_misses_total", "counter", "Queries the cache could not answer.")

@@ -17,7 +17,7 @@ public enum PolicyCLI {
             engine = try PolicyFile.read(from: loader.snapshotPath, profiles: p.profiles, config: p.config)
         } else {
             var contents: [String: SourceContent] = [:]
-            for spec in p.sources { if case .file(let f) = spec.location { contents[spec.name] = loader.read(f) } }
+            for spec in p.sources { if let c = loader.readLocal(spec) { contents[spec.name] = c } }
             engine = loader.build(contents: contents).0
         }
         var index = p.defaultProfile

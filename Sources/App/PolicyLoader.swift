@@ -158,6 +158,15 @@ public struct PolicyLoader: Sendable {
         }
     }
 
+    /// A file source read now, or an inline one; nil for a URL.
+    func readLocal(_ spec: SourceSpec) -> SourceContent? {
+        switch spec.location {
+        case .file(let p): read(p)
+        case .inline(_, let text): .fresh(text)
+        case .url: nil
+        }
+    }
+
     /// Current contents of every source: files read now, URLs fetched when `client` is given
     /// (else their last good copy).
     func contents(client: HTTPClient?, only due: Set<String>? = nil) async -> [String: SourceContent] {
@@ -165,6 +174,7 @@ public struct PolicyLoader: Sendable {
         for spec in settings.sources {
             switch spec.location {
             case .file(let path): out[spec.name] = read(path)
+            case .inline(_, let text): out[spec.name] = .fresh(text)
             case .url(let url):
                 if let client, due == nil || due!.contains(spec.name) {
                     if let t = TransferSource(url) {

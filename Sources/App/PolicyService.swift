@@ -109,7 +109,7 @@ public actor PolicyService: Service {
             }
         }
         var contents: [String: SourceContent] = [:]
-        for spec in settings.sources { if case .file(let p) = spec.location { contents[spec.name] = loader.read(p) } }
+        for spec in settings.sources { if let c = loader.readLocal(spec) { contents[spec.name] = c } }
         let (e, statuses) = loader.build(contents: contents)
         let seconds = since()
         logger.info("policy built from the sources", metadata: ["names": "\(e.snapshot.nameCount)", "seconds": "\(seconds)"])
@@ -195,6 +195,7 @@ public actor PolicyService: Service {
                     if stamp(p) != stamps[spec.name] { changed.append(spec.name) }
                 case .url:
                     if let next = nextFetch[spec.name], next <= now { due.insert(spec.name) }
+                case .inline: break
                 }
             }
             if reloadRequested {

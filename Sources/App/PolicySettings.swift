@@ -8,11 +8,14 @@ import ThreatIntel
 public enum SourceLocation: Sendable, Equatable, CustomStringConvertible {
     case file(String)
     case url(String)
+    /// Entries written in the config itself (a tenant's `block:` and `allow:`).
+    case inline(origin: String, text: [UInt8])
 
     public var description: String {
         switch self {
         case .file(let p): p
         case .url(let u): u
+        case .inline(let origin, _): origin
         }
     }
 }
@@ -38,6 +41,11 @@ public struct PolicySettings: Sendable {
     public var transferKeys: [TSIGKey] = []
     /// How often file sources are checked for changes.
     public var fileCheck: TimeAmount = .seconds(2)
+    /// Listeners that answer known tenants only (`policy.tenant-listen`).
+    public var tenantListen: [SocketAddress] = []
+    /// The tenants (after the public profiles in `profiles`).
+    public var tenantCount: Int { profiles.count - firstTenant }
+    public var firstTenant: Int = Profile.builtIn.count
 
     /// Lists every policy has, for rules added by the API or CLI (delta changes).
     public static let localBlock = ListInfo(name: "local-block", categories: CategorySet(.custom), source: "local", origin: "local")
@@ -126,10 +134,14 @@ public struct PolicySettings: Sendable {
             }
             let refresh = r.refresh ?? defaultRefresh
             guard (10...604_800).contains(refresh) else { throw AppError(.config, "\(where_): refresh: 10 to 604800 seconds") }
-            let info = ListInfo(
+            var info = ListInfo(
                 name: name, categories: categories, allow: allow, audit: r.audit ?? false, tlp: tlp, source: r.source ?? name,
                 origin: location.description, format: format.rawValue)
             if isTransfer && format != .rpz { throw AppError(.config, "\(where_): an axfr:// source is an RPZ zone (format: rpz)") }
+            if let t = r.tenant {
+                guard (raw.tenants ?? []).contains(where: { $0.name == t }) else { throw AppError(.config, "\(where_): tenant: no tenant named '\(t)'") }
+            }
+            info.owner = r.tenant
             p.sources.append(SourceSpec(info: info, location: location, format: format, refresh: refresh))
         }
 
@@ -176,12 +188,156 @@ public struct PolicySettings: Sendable {
                 listeners.append((try Settings.parseAddress(a, what: "\(where_).listen"), index!))
             }
         }
+        p.firstTenant = p.profiles.count
+        try addTenants(raw, to: &p, names: &names)
+        p.tenantListen = try (raw.tenantListen ?? []).map { try Settings.parseAddress($0, what: "policy.tenant-listen") }
         let def = raw.defaultProfile ?? Profile.defaultName
         guard let d = p.profiles.firstIndex(where: { $0.name == def }) else {
             throw AppError(.config, "policy.default-profile: no profile named '\(def)' (have: \(p.profiles.map(\.name).joined(separator: ", ")))")
         }
         p.defaultProfile = d
         return (p, listeners)
+    }
+
+    static func hostBitsZero(_ c: CIDR) -> Bool {
+        for (i, b) in c.address.bytes.enumerated() {
+            let keep = min(8, max(0, c.prefixLength - i * 8))
+            if b & ~UInt8(truncatingIfNeeded: 0xFF00 >> keep) != 0 { return false }
+        }
+        return true
+    }
+
+    static func parseCategories(_ list: [String], at path: String) throws -> CategorySet {
+        var set = CategorySet()
+        for c in list {
+            if c == "threats" {
+                set.formUnion(.threats)
+                continue
+            }
+            guard let cat = Category(name: c) else { throw AppError(.config, "\(path): unknown category '\(c)' (known: threats, \(categoryNames))") }
+            set.insert(CategorySet(cat))
+        }
+        return set
+    }
+
+    /// `tenants:`: the tree, each node a `Profile` after the public ones. What a tenant does not
+    /// set (action, block page, logging, the root's list selection) it inherits.
+    static func addTenants(_ raw: RawConfig, to p: inout PolicySettings, names: inout Set<String>) throws {
+        let tenants = raw.tenants ?? []
+        guard tenants.count <= 1_000_000 else { throw AppError(.config, "tenants: at most 1,000,000") }
+        var index: [String: Int] = [:]
+        for (i, t) in p.profiles.enumerated() { index[t.name] = i }
+        let sourceNames = Dictionary(p.sources.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var tokens: [String: String] = [:]
+        var networks: [CIDR: String] = [:]
+        var pending: [(Int, RawTenant)] = []
+        for (i, r) in tenants.enumerated() {
+            let at = "tenants[\(i)]"
+            guard let name = r.name, !name.isEmpty else { throw AppError(.config, "\(at): name is required") }
+            let where_ = "\(at) (\(name))"
+            guard name.utf8.allSatisfy({ $0.isListNameByte }), name.utf8.count <= 64 else {
+                throw AppError(.config, "\(where_): name: letters, digits, '.', '_' and '-' only (at most 64)")
+            }
+            guard index[name] == nil else { throw AppError(.config, "\(where_): name is used twice (or by a public profile)") }
+            var t = Profile(name: name, categories: try parseCategories(r.categories ?? [], at: "\(where_).categories"), parent: r.parent)
+            for l in (r.blockLists ?? []) + (r.allowLists ?? []) where sourceNames[l] == nil && !names.contains(l) {
+                throw AppError(.config, "\(where_): no source named '\(l)'")
+            }
+            for l in r.allowLists ?? [] where sourceNames[l].map({ !$0.info.allow }) ?? false {
+                throw AppError(.config, "\(where_).allow-lists: '\(l)' is a block list")
+            }
+            t.blockLists = r.blockLists ?? []
+            t.allowLists = r.allowLists ?? []
+            for o in r.overridable ?? [] {
+                if o == "threats" {
+                    t.overridableCategories.formUnion(.threats)
+                } else if let c = Category(name: o) {
+                    t.overridableCategories.insert(CategorySet(c))
+                } else if sourceNames[o] != nil || names.contains(o) {
+                    t.overridableLists.append(o)
+                } else {
+                    throw AppError(.config, "\(where_).overridable: '\(o)' is neither a category nor a source")
+                }
+            }
+            t.blockPage = r.blockPage
+            t.logQueries = r.logQueries
+            for n in r.networks ?? [] {
+                guard let c = CIDR(n), Self.hostBitsZero(c) else {
+                    throw AppError(.config, "\(where_).networks: '\(n)' is not a network (address/length, host bits zero)")
+                }
+                if let other = networks[c] { throw AppError(.config, "\(where_).networks: \(n) is also \(other)'s") }
+                networks[c] = name
+                t.networks.append(c)
+            }
+            if let tok = r.token {
+                guard (1...63).contains(tok.utf8.count), tok.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D })
+                else { throw AppError(.config, "\(where_).token: 1 to 63 of a-z, 0-9 and '-' (a DNS label and a URL path segment)") }
+                if let other = tokens[tok] { throw AppError(.config, "\(where_).token: also \(other)'s") }
+                tokens[tok] = name
+                t.token = tok
+            }
+            // The tenant's own entries, as lists it owns.
+            for (entries, allow) in [(r.block ?? [], false), (r.allow ?? [], true)] where !entries.isEmpty {
+                let list = "tenant.\(name).\(allow ? "allow" : "block")"
+                guard names.insert(list).inserted else { throw AppError(.config, "\(where_): '\(list)' is already a source name") }
+                var text = ""
+                for e in entries {
+                    let bare = e.hasPrefix("*.") ? String(e.dropFirst(2)) : e
+                    guard (try? Name(bare)) != nil, !bare.isEmpty else {
+                        throw AppError(.config, "\(where_).\(allow ? "allow" : "block"): '\(e)' is not a domain name")
+                    }
+                    text += bare + "\n"
+                }
+                var info = ListInfo(
+                    name: list, categories: allow ? [] : CategorySet(.custom), allow: allow, source: name, origin: "tenants/\(name)/\(allow ? "allow" : "block")",
+                    format: ListFormat.domains.rawValue)
+                info.owner = name
+                p.sources.append(SourceSpec(info: info, location: .inline(origin: info.origin, text: Array(text.utf8)), format: .domains, refresh: 3600))
+            }
+            index[name] = p.profiles.count
+            pending.append((p.profiles.count, r))
+            p.profiles.append(t)
+        }
+        // Parents: known, no cycles, at most 32 levels; then what a child inherits.
+        for (i, r) in pending {
+            let where_ = "tenants (\(p.profiles[i].name))"
+            guard let parent = r.parent else { continue }
+            guard index[parent] != nil else { throw AppError(.config, "\(where_).parent: no tenant or profile named '\(parent)'") }
+        }
+        var depth: [Int: Int] = [:]
+        func level(_ i: Int, _ seen: Int) throws -> Int {
+            if let d = depth[i] { return d }
+            guard seen <= p.profiles.count else { throw AppError(.config, "tenants (\(p.profiles[i].name)): the parents form a cycle") }
+            guard let parent = p.profiles[i].parent, let j = index[parent] else {
+                depth[i] = 0
+                return 0
+            }
+            let d = try level(j, seen + 1) + 1
+            guard d < PolicyTree.maxDepth else { throw AppError(.config, "tenants (\(p.profiles[i].name)): deeper than \(PolicyTree.maxDepth) levels") }
+            depth[i] = d
+            return d
+        }
+        for (i, _) in pending { _ = try level(i, 0) }
+        // Parents before children, then inherit.
+        for (i, r) in pending.sorted(by: { depth[$0.0]! < depth[$1.0]! }) {
+            var t = p.profiles[i]
+            let up = t.parent.flatMap { index[$0] }.map { p.profiles[$0] }
+            if let a = r.action {
+                guard let action = BlockAction(rawValue: a) else {
+                    throw AppError(.config, "tenants (\(t.name)).action: \(BlockAction.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                t.action = action
+            } else if let up {
+                t.action = up.action
+            }
+            if let up {
+                t.blockPage = t.blockPage ?? up.blockPage
+                t.logQueries = t.logQueries ?? up.logQueries
+                t.lists = up.lists
+                t.excludedLists = up.excludedLists
+            }
+            p.profiles[i] = t
+        }
     }
 
     static func guessFormat(_ location: String) -> String? {

@@ -45,6 +45,8 @@ public struct Settings: Sendable {
     public var designatedResolvers: [RData] = []
     /// Profile index per entry of `listen`.
     public var listenerProfiles: [Int] = []
+    /// Per listener (plain, then DoT, then DoH): serves known tenants only.
+    public var tenantOnlyListeners: [Bool] = []
 
     public static let defaultListen = ["127.0.0.1:53", "[::1]:53"]
 
@@ -60,6 +62,16 @@ public struct Settings: Sendable {
             } else {
                 listen.append(address)
                 listenerProfiles.append(profile)
+            }
+        }
+        var tenantOnly = [Bool](repeating: false, count: listen.count)
+        for address in policy.tenantListen {
+            if let i = listen.firstIndex(where: { sameEndpoint($0, address) }) {
+                tenantOnly[i] = true
+            } else {
+                listen.append(address)
+                listenerProfiles.append(policy.defaultProfile)
+                tenantOnly.append(true)
             }
         }
         var skipped: [String] = []
@@ -158,9 +170,10 @@ public struct Settings: Sendable {
             drainTimeout: .milliseconds(Int64(drain)), skippedSelf: skipped,
             intel: try IntelSettings.make(raw.intel, dataDirectory: raw.data ?? "./bulwark-data", environment: raw.intelKey))
         if let db = raw.intelDatabase { settings.intel.databasePath = db }
-        settings.listenIsDefault = raw.listen == nil && profileListeners.isEmpty
+        settings.listenIsDefault = raw.listen == nil && profileListeners.isEmpty && policy.tenantListen.isEmpty
         settings.policy = policy
         settings.listenerProfiles = listenerProfiles
+        settings.tenantOnlyListeners = tenantOnly
         settings.rpz = try RPZSettings.make(raw.rpz, policy: policy.config, profiles: policy.profiles)
         settings.dot = try DoTSettings.make(raw, listen: settings.listen)
         settings.doh = try DoHSettings.make(raw, dot: settings.dot, listen: settings.listen)

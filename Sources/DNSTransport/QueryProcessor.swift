@@ -27,9 +27,19 @@ public enum QueryReply: Sendable {
 /// implementation can keep loop-local state (cache, counters) without locks.
 public protocol QueryProcessor: AnyObject {
     func process(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int) -> QueryReply
+    /// The same, for a client that named its tenant: the DoH path token or the first label of
+    /// the DoT server name (SNI).
+    func process(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int, identity: String?) -> QueryReply
     /// Called when a TCP connection is accepted (true) or closed (false), for connection limits
     /// and metrics. Returns false to refuse the connection.
     func tcpConnection(opened: Bool) -> Bool
+}
+
+extension QueryProcessor {
+    /// A processor that does not tell tenants apart ignores the identity.
+    public func process(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int, identity: String?) -> QueryReply {
+        process(query, client: client, transport: transport, listener: listener)
+    }
 }
 
 /// Gives each event loop its own processor.

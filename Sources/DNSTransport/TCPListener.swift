@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 
 /// Limits of the TCP listener (RFC 7766).
 public struct TCPLimits: Sendable {
@@ -42,10 +43,12 @@ public final class TCPConnections: Sendable {
 
 public enum TCPListener {
     /// A TCP listener; with `tls`, DNS over TLS (RFC 7858: the same framing and RFC 7766
-    /// behaviour inside TLS, the connection's queries counted as `.dot`).
+    /// behaviour inside TLS, the connection's queries counted as `.dot`). With `tenantDomain`,
+    /// a client whose server name (SNI) is `<token>.<tenantDomain>` names its tenant by token.
     public static func bind(
         address: SocketAddress, listener: Int, group: any EventLoopGroup, registry: ProcessorRegistry,
-        limits: TCPLimits = TCPLimits(), connections: TCPConnections? = nil, tls: TLSIdentity? = nil, logger: Logger
+        limits: TCPLimits = TCPLimits(), connections: TCPConnections? = nil, tls: TLSIdentity? = nil, tenantDomain: String? = nil,
+        logger: Logger
     ) async throws -> any Channel {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -56,13 +59,28 @@ public enum TCPListener {
                 channel.eventLoop.makeCompletedFuture {
                     let processor = registry.processor(for: channel.eventLoop)
                     let ops = channel.pipeline.syncOperations
-                    if let tls { try ops.addHandler(NIOSSLServerHandler(context: tls.context)) }
+                    let handler = TCPQueryHandler(
+                        processor: processor, listener: listener, limits: limits, logger: logger,
+                        connections: connections?.set(for: channel.eventLoop), transport: tls == nil ? .tcp : .dot)
+                    if let tls {
+                        if let tenantDomain {
+                            // Reads the ClientHello's server name, then steps aside for TLS.
+                            let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+                            let loop = channel.eventLoop
+                            try ops.addHandler(
+                                ByteToMessageHandler(
+                                    SNIHandler { result in
+                                        if case .hostname(let name) = result {
+                                            bound.value.identity = TenantToken.fromServerName(name, domain: tenantDomain)
+                                        }
+                                        return loop.makeSucceededVoidFuture()
+                                    }))
+                        }
+                        try ops.addHandler(NIOSSLServerHandler(context: tls.context))
+                    }
                     try ops.addHandler(IdleStateHandler(readTimeout: limits.idleTimeout))
                     try ops.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder()))
-                    try ops.addHandler(
-                        TCPQueryHandler(
-                            processor: processor, listener: listener, limits: limits, logger: logger,
-                            connections: connections?.set(for: channel.eventLoop), transport: tls == nil ? .tcp : .dot))
+                    try ops.addHandler(handler)
                 }
             }
         do {
@@ -71,6 +89,23 @@ public enum TCPListener {
             throw TransportError(.bind, "\(tls == nil ? "TCP" : "DoT") \(address): \(error)")
         }
     }
+}
+
+/// Tenant tokens in DoT server names.
+public enum TenantToken {
+    /// `token` from `token.domain` (one label, case-folded), nil for any other name.
+    public static func fromServerName(_ name: String, domain: String) -> String? {
+        let n = name.lowercased().trimmingSuffix(".")
+        let d = domain.lowercased().trimmingSuffix(".")
+        guard n.count > d.count + 1, n.hasSuffix("." + d) else { return nil }
+        let label = n.dropLast(d.count + 1)
+        guard !label.isEmpty, !label.contains("."), label.utf8.count <= 63 else { return nil }
+        return String(label)
+    }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ s: String) -> String { hasSuffix(s) ? String(dropLast(s.count)) : self }
 }
 
 /// Splits a TCP stream into DNS messages, each preceded by a 2-byte length (RFC 1035 §4.2.2).
@@ -111,6 +146,8 @@ final class TCPQueryHandler: ChannelInboundHandler {
     var readPaused = false
     var remote: ClientAddress?
     var needsFlush = false
+    /// The tenant token the client named (DoT server name).
+    var identity: String?
 
     let connections: TCPConnections.Set?
     var context: ChannelHandlerContext?
@@ -168,7 +205,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard accepted, let client = remote else { return }
         let frame = unwrapInboundIn(data)
-        switch processor.process(frame, client: client, transport: transport, listener: listener) {
+        switch processor.process(frame, client: client, transport: transport, listener: listener, identity: identity) {
         case .now(let bytes):
             write(bytes, context: context)
             needsFlush = true

@@ -73,7 +73,7 @@ public final class QueryChain {
                 //    before spending anything on it.
                 SanitizeStage(acl: p.acl),
                 // 2. Decide whose policy applies: everything after this depends on the tenant.
-                IdentifyTenantStage(policy: p.policy),
+                IdentifyTenantStage(policy: p.policy, stats: p.stats),
                 // 3. Rate limits are per client/tenant, and must come before any work that
                 //    costs memory (cache) or upstream traffic (resolve).
                 RateLimitStage(),

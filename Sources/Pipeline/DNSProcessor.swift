@@ -25,6 +25,10 @@ public final class DNSProcessor: QueryProcessor {
     public var shard: (index: Int, owners: [NIOLoopBound<DNSProcessor>])?
 
     public func process(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int) -> QueryReply {
+        process(query, client: client, transport: transport, listener: listener, identity: nil)
+    }
+
+    public func process(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int, identity: String?) -> QueryReply {
         if transport != .udp, let shard {
             let owner = QueryShard.owner(of: query, loops: shard.owners.count)
             // What Sanitize drops (runts, responses) is dropped here, so that the listener sees
@@ -34,7 +38,7 @@ public final class DNSProcessor: QueryProcessor {
                 let target = shard.owners[owner]
                 return .later(
                     target.eventLoop.flatSubmit {
-                        switch target.value.processHere(query, client: client, transport: transport, listener: listener) {
+                        switch target.value.processHere(query, client: client, transport: transport, listener: listener, identity: identity) {
                         case .now(let b): return target.eventLoop.makeSucceededFuture(b)
                         case .drop: return target.eventLoop.makeSucceededFuture(nil)
                         case .later(let f): return f
@@ -42,11 +46,12 @@ public final class DNSProcessor: QueryProcessor {
                     }.hop(to: loop))
             }
         }
-        return processHere(query, client: client, transport: transport, listener: listener)
+        return processHere(query, client: client, transport: transport, listener: listener, identity: identity)
     }
 
-    func processHere(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int) -> QueryReply {
+    func processHere(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int, identity: String? = nil) -> QueryReply {
         var ctx = QueryContext(packet: query, client: client, transport: transport, listener: listener)
+        ctx.identity = identity
         switch chain.run(&ctx, on: loop) {
         case .done(let bytes?):
             return .now(bytes)

@@ -18,6 +18,8 @@ public struct QueryContext: Sendable {
     public let listener: Int
     /// Tenant/profile chosen by IdentifyTenant (0 = the listener's default profile).
     public var tenant: Int = 0
+    /// The tenant token the client named (DoH path, DoT server name), if any.
+    public var identity: String? = nil
     /// The answer so far (from the cache or upstream), before Finalize.
     public var response: CachedAnswer?
     /// The rcode of the final response, set by Finalize (for metrics and logs).

@@ -22,6 +22,9 @@ public struct PipelineStats: Sendable {
     public var blockedAnswer: UInt64 = 0
     public var allowed: UInt64 = 0
     public var audited: UInt64 = 0
+    /// Queries refused because the client named an unknown tenant or is nobody's on a
+    /// tenant-only listener.
+    public var refusedTenant: UInt64 = 0
     /// Blocks by the deciding rule's first category (index = `Category.rawValue`).
     public var blockedByCategory = [UInt64](repeating: 0, count: 32)
     public init() {}
@@ -47,6 +50,7 @@ public struct PipelineStats: Sendable {
         blockedAnswer = other.blockedAnswer
         allowed = other.allowed
         audited = other.audited
+        refusedTenant = other.refusedTenant
         for i in blockedByCategory.indices { blockedByCategory[i] = other.blockedByCategory[i] }
     }
 
@@ -54,6 +58,7 @@ public struct PipelineStats: Sendable {
         var s = a
         for i in s.responses.indices { s.responses[i] += b.responses[i] }
         s.dropped += b.dropped
+        s.refusedTenant += b.refusedTenant
         s.cacheHits += b.cacheHits
         s.cacheMisses += b.cacheMisses
         s.staleAnswers += b.staleAnswers

@@ -78,6 +78,9 @@ public struct PolicyTree: Sendable {
     /// Per list: the owning node (-1: shared) and whether the owner lets descendants allow it.
     let listOwner: [Int32]
     let listOverridable: [Bool]
+    /// Client networks to nodes (an entry's `ruleID` is the node), and tokens to nodes.
+    let clients: PrefixTable
+    let tokens: [String: Int32]
     /// True when every node is a root: every allow and block is at level 0, an allow always wins,
     /// and a check may stop at the first one.
     public let flat: Bool
@@ -226,6 +229,14 @@ public struct PolicyTree: Sendable {
         self.listOwner = listOwner
         self.listOverridable = listOverridable
         self.flat = depth.allSatisfy { $0 == 0 }
+        var clients = PrefixTable()
+        var tokens: [String: Int32] = [:]
+        for (i, p) in profiles.enumerated() {
+            for c in p.networks { clients.insert(c, classID: 0, ruleID: UInt32(i)) }
+            if let t = p.token, tokens[t] == nil { tokens[t] = Int32(i) }
+        }
+        self.clients = clients
+        self.tokens = tokens
     }
 
     /// `a` is `node` or one of its ancestors.
@@ -241,6 +252,36 @@ public struct PolicyTree: Sendable {
         if kind == .allow { return .allow(level: level) }
         return .block(audit ? .audit : .block, level: level, overridable: listOverridable[list])
     }
+
+    /// The node whose network holds an IPv4 client (the longest prefix), or -1.
+    @inline(__always) public func node(v4 address: UInt32) -> Int {
+        var found = -1
+        if clients.hasV4 {
+            clients.forEach(v4: address) { e in
+                found = Int(clients.entries[e].ruleID)
+                return false
+            }
+        }
+        return found
+    }
+
+    /// The node whose network holds an IPv6 client, or -1.
+    @inline(__always) public func node(v6 hi: UInt64, _ lo: UInt64) -> Int {
+        var found = -1
+        if clients.hasV6 {
+            clients.forEach(v6: hi, lo) { e in
+                found = Int(clients.entries[e].ruleID)
+                return false
+            }
+        }
+        return found
+    }
+
+    /// True when some node has client networks.
+    public var identifiesClients: Bool { !clients.isEmpty }
+
+    /// The node a token names, or -1.
+    public func node(token: String) -> Int { tokens[token].map(Int.init) ?? -1 }
 
     /// The ancestor of `node` at `level` (the node itself at its own depth).
     public func ancestor(of node: Int, atLevel level: Int) -> Int {

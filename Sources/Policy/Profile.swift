@@ -5,8 +5,8 @@ public enum BlockAction: String, Sendable, Codable, CaseIterable {
     case nxdomain, nodata, sinkhole, refused, drop
 }
 
-/// A policy profile (public profile or, later, tenant): a small value over the shared index.
-public struct Profile: Sendable, Hashable, Codable {
+/// A policy node: a public profile or a tenant. A small value over the shared index.
+public struct Profile: Sendable, Hashable {
     public var name: String
     /// Categories this profile blocks.
     public var categories: CategorySet
@@ -34,6 +34,10 @@ public struct Profile: Sendable, Hashable, Codable {
     public var blockPage: String? = nil
     /// Whether this node's queries are logged (inherited when nil; off at the top).
     public var logQueries: Bool? = nil
+    /// Client networks that belong to this node (the longest prefix over all nodes wins).
+    public var networks: [CIDR] = []
+    /// The node's token: DoH path `/dns-query/<token>`, DoT server name `<token>.<dot domain>`.
+    public var token: String? = nil
 
     public init(
         name: String, categories: CategorySet, action: BlockAction = .nxdomain, lists: [String]? = nil, excludedLists: [String] = [],

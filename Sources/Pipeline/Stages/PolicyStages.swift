@@ -14,12 +14,15 @@ public final class PolicyBox {
     @exclusivity(unchecked) public var listenerProfiles: [Int]
     /// Profile of listeners not in `listenerProfiles`.
     public var defaultProfile: Int
+    /// Listeners that serve known tenants only (by listener index): anyone else is refused.
+    public var tenantOnly: [Bool]
     public let logger: Logger?
 
-    public init(engine: PolicyEngine, listenerProfiles: [Int] = [], defaultProfile: Int = 1, logger: Logger? = nil) {
+    public init(engine: PolicyEngine, listenerProfiles: [Int] = [], defaultProfile: Int = 1, tenantOnly: [Bool] = [], logger: Logger? = nil) {
         self.engine = engine
         self.listenerProfiles = listenerProfiles
         self.defaultProfile = defaultProfile
+        self.tenantOnly = tenantOnly
         self.logger = logger
     }
 
@@ -51,15 +54,52 @@ public final class PolicyMailbox: Sendable {
     }
 }
 
-/// IdentifyTenant: picks the profile. Public profiles are bound to listeners (an address and port
-/// per profile, like DNS4EU's); tenants by source network, DoH path and SNI come with issue 6.
+/// IdentifyTenant: picks the policy node, in this order: the token the client named (DoH path
+/// `/dns-query/<token>`, DoT server name `<token>.<domain>`), the tenant whose network holds the
+/// source address (longest prefix, IPv4 and IPv6), the listener's profile (public profiles are
+/// bound to listeners, like DNS4EU's). A token nobody has, or an unknown client on a tenant-only
+/// listener, is refused with EDE 18 (Prohibited).
 public final class IdentifyTenantStage: QueryStage {
     public let name = "IdentifyTenant"
     let policy: PolicyBox
-    public init(policy: PolicyBox) { self.policy = policy }
+    let stats: StatsBox?
+    public init(policy: PolicyBox, stats: StatsBox? = nil) {
+        self.policy = policy
+        self.stats = stats
+    }
+
     public func process(_ ctx: inout QueryContext) -> StageOutcome {
-        ctx.tenant = policy.profile(listener: ctx.listener)
+        let tree = policy.engine.tree
+        if let token = ctx.identity {
+            let node = tree.node(token: token)
+            guard node >= 0 else { return refuse(ctx, "unknown tenant token") }
+            ctx.tenant = node
+            return .next
+        }
+        if tree.identifiesClients {
+            let c = ctx.client
+            let node: Int
+            if c.family == 4 {
+                node = tree.node(v4: UInt32(truncatingIfNeeded: c.low))
+            } else if c.family == 6 {
+                node = c.high == 0 && c.low >> 32 == 0xFFFF ? tree.node(v4: UInt32(truncatingIfNeeded: c.low)) : tree.node(v6: c.high, c.low)
+            } else {
+                node = -1
+            }
+            if node >= 0 {
+                ctx.tenant = node
+                return .next
+            }
+        }
+        let l = ctx.listener
+        if l >= 0 && l < policy.tenantOnly.count && policy.tenantOnly[l] { return refuse(ctx, "not a client of this service") }
+        ctx.tenant = policy.profile(listener: l)
         return .next
+    }
+
+    func refuse(_ ctx: QueryContext, _ why: String) -> StageOutcome {
+        stats?.stats.refusedTenant += 1
+        return .answer(Responses.empty(for: ctx, rcode: .refused, extendedError: ExtendedError(code: .prohibited, extraText: why)))
     }
 }
 
