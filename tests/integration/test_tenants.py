@@ -206,3 +206,78 @@ def test_bad_tenant_configs_are_refused_at_start(bulwark_bin, tmp_path):
         r = subprocess.run([str(bulwark_bin), "policy", "check", "x.example", "--config", str(cfg)], capture_output=True, text=True, timeout=30)
         assert r.returncode != 0, what
         assert "tenants" in (r.stderr + r.stdout), (what, r.stderr)
+
+
+# ---------------------------------------------------------------------------
+# Tenants named by the client: DoH path token, DoT server name.
+
+
+@pytest.fixture(scope="module")
+def tls_tb(bulwark_bin, tknot, lists, tmp_path_factory):
+    from test_dot import CA
+
+    d = tmp_path_factory.mktemp("tenant-tls")
+    ca = CA(d)
+    cert, key, _ = ca.issue("server")
+    dot_port, doh_port = harness.free_port(), harness.free_port()
+    text = config(lists, harness.free_port()).replace("    networks: [127.0.5.0/24, 127.0.5.128/25]\n", "    networks: [127.0.5.0/24]\n    token: town\n")
+    text += f"""
+dot:
+  listen: ["{LOOPBACK}:{dot_port}"]
+  certificate: {cert}
+  private-key: {key}
+  tenant-domain: dot.bulwark.test
+doh:
+  listen: ["{LOOPBACK}:{doh_port}"]
+"""
+    b = harness.Bulwark(bulwark_bin, [f"{LOOPBACK}:{tknot.port}"], config=text)
+    b.dot_port, b.doh_port, b.ca = dot_port, doh_port, ca
+    b.start()
+    yield b
+    b.close()
+
+
+def test_dot_server_name_names_the_tenant(tls_tb):
+    from test_dot import client_context, recv, send, tls_connect
+
+    ctx = client_context(tls_tb.ca)
+    ctx.check_hostname = False  # the test certificate names dns.bulwark.test only; the chain is still verified
+
+    def over_dot(server_name: str, name: str) -> str:
+        with tls_connect(tls_tb.dot_port, ctx, hostname=server_name) as s:
+            send(s, make_query(f"{name}.{Z}", "A", use_edns=0))
+            return outcome(recv(s))
+
+    # 127.0.0.1 is nobody's client: without a token, the listener's profile (protective).
+    assert over_dot("dns.bulwark.test", "porn") == "resolved"
+    assert over_dot("dns.bulwark.test", "bad") == "NXDOMAIN/15"
+    # town.dot.bulwark.test: the town's policy, whatever the source address.
+    assert over_dot("town.dot.bulwark.test", "porn") == "NXDOMAIN/17"
+    assert over_dot("TOWN.dot.bulwark.test", "ads") == "resolved"
+    assert over_dot("town.dot.bulwark.test", "local") == "NXDOMAIN/15"
+    # A token nobody has is refused with EDE 18.
+    assert over_dot("nobody.dot.bulwark.test", "plain") == "REFUSED/18"
+    # Two labels below the domain are not a token: the listener's profile.
+    assert over_dot("a.town.dot.bulwark.test", "porn") == "resolved"
+
+
+def test_doh_path_token_names_the_tenant(tls_tb):
+    import base64
+
+    from test_doh import curl
+
+    harness.require_peer("curl")
+
+    def over_doh(path: str, name: str) -> str:
+        q = make_query(f"{name}.{Z}", "A", use_edns=0)
+        q.id = 0
+        wire = base64.urlsafe_b64encode(q.to_wire()).decode().rstrip("=")
+        status, _, _, body = curl(tls_tb.doh_port, tls_tb.ca, f"https://dns.bulwark.test:{tls_tb.doh_port}{path}?dns={wire}")
+        assert status == 200, (path, status, body)
+        return outcome(dns.message.from_wire(body))
+
+    assert over_doh("/dns-query", "porn") == "resolved"
+    assert over_doh("/dns-query/town", "porn") == "NXDOMAIN/17"
+    assert over_doh("/dns-query/town", "bet") == "resolved"
+    assert over_doh("/dns-query/town", "safe") == "NXDOMAIN/15"
+    assert over_doh("/dns-query/nobody", "plain") == "REFUSED/18"
