@@ -27,7 +27,7 @@ public struct RawIntel: Sendable, Equatable {
         "database", "warninglists", "allow", "public-suffix-list", "lifetime", "decay", "sightings", "expiry-check", "tag-categories", "keys",
         "sources",
     ]
-    static let keyKeys: Set<String> = ["name", "org", "role", "key", "sha256"]
+    static let keyKeys: Set<String> = ["name", "org", "role", "key", "sha256", "tenant"]
     static let sourceKeys: Set<String> = [
         "name", "type", "url", "path", "key", "interval", "overlap", "page-size", "reconcile", "category", "types", "tags", "orgs", "to-ids",
         "published", "org", "columns", "delimiter", "tlp", "lifetime",
@@ -159,7 +159,10 @@ extension IntelSettings {
             guard let name = k["name"], !name.isEmpty else { throw AppError(.config, "\(path): name is required") }
             guard keyNames.insert(name).inserted else { throw AppError(.config, "\(path): key name '\(name)' is used twice") }
             guard let org = k["org"], !org.isEmpty else { throw AppError(.config, "\(path): org is required") }
-            guard let role = APIRole(rawValue: k["role"] ?? "sync") else { throw AppError(.config, "\(path).role: admin, sync or reader") }
+            // "viewer" is the tenant administrators' word for a reader.
+            guard let role = APIRole(rawValue: k["role"] == "viewer" ? "reader" : (k["role"] ?? "sync")) else {
+                throw AppError(.config, "\(path).role: admin, sync, reader (viewer)")
+            }
             let hash: String
             let prefix: String
             if let key = k["key"] {
@@ -173,7 +176,7 @@ extension IntelSettings {
             } else {
                 throw AppError(.config, "\(path): key or sha256 is required")
             }
-            s.keys.append(KeySpec(name: name, org: org, role: role, hash: hash, prefix: prefix))
+            s.keys.append(KeySpec(name: name, org: org, role: role, hash: hash, prefix: prefix, tenant: k["tenant"]))
         }
         if let key = keyFromEnv, !key.isEmpty {
             guard APIKeys.isWellFormed(key) else { throw AppError(.config, "BULWARK_INTEL_KEY: 40 characters of a-z, A-Z, 0-9") }

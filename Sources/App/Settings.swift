@@ -170,6 +170,11 @@ public struct Settings: Sendable {
             drainTimeout: .milliseconds(Int64(drain)), skippedSelf: skipped,
             intel: try IntelSettings.make(raw.intel, dataDirectory: raw.data ?? "./bulwark-data", environment: raw.intelKey))
         if let db = raw.intelDatabase { settings.intel.databasePath = db }
+        for k in settings.intel.keys {
+            if let t = k.tenant, !policy.profiles[policy.firstTenant...].contains(where: { $0.name == t }) {
+                throw AppError(.config, "intel.keys (\(k.name)).tenant: no tenant named '\(t)'")
+            }
+        }
         settings.listenIsDefault = raw.listen == nil && profileListeners.isEmpty && policy.tenantListen.isEmpty
         settings.policy = policy
         settings.listenerProfiles = listenerProfiles

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import Policy
 import Logging
 import NIOCore
 import NIOFoundationCompat
@@ -82,10 +83,13 @@ public struct ControlRouter: Sendable {
     public let logger: Logger
     /// Largest request body (an event with many attributes).
     public var maxBody = 64 << 20
+    /// The policy in force (tenants, explanations); nil when the router runs without one.
+    public let policy: (@Sendable () async -> PolicyEngine)?
 
-    public init(hub: IntelHub, hosted: [HostedEndpoint] = [], logger: Logger) {
+    public init(hub: IntelHub, hosted: [HostedEndpoint] = [], policy: (@Sendable () async -> PolicyEngine)? = nil, logger: Logger) {
         self.hub = hub
         self.hosted = hosted
+        self.policy = policy
         self.logger = logger
     }
 
@@ -109,6 +113,7 @@ public struct ControlRouter: Sendable {
         }
         addMISP(router)
         addREST(router)
+        addTenants(router)
         return router
     }
 
@@ -130,7 +135,7 @@ public struct ControlRouter: Sendable {
         guard let org = try await store.organisations.get(id: rec.orgID) else { throw ControlError(.forbidden, "the key's organisation is gone") }
         // Last use, at most once a minute per key (not a database write per request).
         if rec.lastUsed.map({ Date().timeIntervalSince($0) > 60 }) ?? true { try? await store.keys.touch(id: rec.id ?? 0, at: Date()) }
-        return IntelCaller(keyName: rec.name, org: org, role: rec.role)
+        return IntelCaller(keyName: rec.name, org: org, role: rec.role, tenant: rec.tenant)
     }
 
     static func json(_ status: HTTPResponse.Status, _ data: Data, location: String? = nil) -> Response {

@@ -18,13 +18,13 @@ extension ControlRouter {
             return Self.json(.ok, Data(MISPDescribeTypes.json.utf8))
         }
         let add: @Sendable (Request, ControlContext) async throws -> Response = { req, _ in
-            let c = try await caller(req)
+            let c = try await writer(req)
             return Self.reply(try await hub.pushEvent(body: try await body(req), editing: nil, caller: c))
         }
         router.post("/events/add", use: add)
         router.post("/events/add/**", use: add)
         let edit: @Sendable (Request, ControlContext) async throws -> Response = { req, ctx in
-            let c = try await caller(req)
+            let c = try await writer(req)
             let id = try ctx.parameters.require("id")
             return Self.reply(try await hub.pushEvent(body: try await body(req), editing: id, caller: c))
         }
@@ -52,8 +52,7 @@ extension ControlRouter {
         router.post("/events/index", use: index)
         router.get("/events/index", use: index)
         router.post("/events/filterEventIdsForPush") { req, _ in
-            let c = try await caller(req)
-            guard c.role != .reader else { throw ControlError(.forbidden, "a reader key cannot push") }
+            _ = try await writer(req)
             return Self.reply(try await hub.mispFilterForPush(body: try await body(req)))
         }
         router.post("/attributes/restSearch") { req, _ in
@@ -61,11 +60,11 @@ extension ControlRouter {
             return Self.reply(try await hub.mispRestSearch(body: try await body(req), caller: c))
         }
         router.post("/sightings/add") { req, _ in
-            let c = try await caller(req)
+            let c = try await writer(req)
             return Self.reply(try await hub.mispAddSighting(body: try await body(req), attribute: nil, caller: c))
         }
         router.post("/sightings/add/:id") { req, ctx in
-            let c = try await caller(req)
+            let c = try await writer(req)
             return Self.reply(try await hub.mispAddSighting(body: try await body(req), attribute: try ctx.parameters.require("id"), caller: c))
         }
     }
@@ -107,7 +106,7 @@ extension ControlRouter {
             return Self.json(.ok, try await hub.indicators(query, caller: c))
         }
         api.post("/indicators") { req, _ in
-            let c = try await caller(req)
+            let c = try await writer(req)
             let b = try await body(req)
             struct NewIndicator: Decodable {
                 var value: String
@@ -130,12 +129,12 @@ extension ControlRouter {
             return Self.json(.ok, try await hub.indicator(id: id, caller: c))
         }
         api.delete("/indicators/:id") { req, ctx in
-            let c = try await caller(req)
+            let c = try await writer(req)
             guard let id = Int64(try ctx.parameters.require("id")) else { throw ControlError(.notFound, "no such indicator (ids are integers)") }
             return Self.json(.ok, try await hub.withdraw(id: id, caller: c))
         }
         api.post("/indicators/:id/false-positive") { req, ctx in
-            let c = try await caller(req)
+            let c = try await writer(req)
             guard let id = Int64(try ctx.parameters.require("id")) else { throw ControlError(.notFound, "no such indicator (ids are integers)") }
             let b = try await body(req)
             let comment = ((try? JSONSerialization.jsonObject(with: b)) as? [String: Any])?["comment"] as? String
@@ -147,7 +146,7 @@ extension ControlRouter {
         }
         api.post("/sources/:name/run") { req, ctx in
             let c = try await caller(req)
-            guard c.role == .admin else { throw ControlError(.forbidden, "only an admin key can start a source run") }
+            guard c.role == .admin, c.tenant == nil else { throw ControlError(.forbidden, "only an admin key of the whole service can start a source run") }
             try await hub.requestRun(try ctx.parameters.require("name"))
             return Self.json(.accepted, ["status": "run requested"])
         }
@@ -179,4 +178,14 @@ enum MISPDescribeTypes {
         ]
         return String(decoding: (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data(), as: UTF8.self)
     }()
+}
+
+extension ControlRouter {
+    /// The caller of a request that changes the shared threat intel: refused (403) before its
+    /// body is looked at when the key is a reader's or bound to one tenant.
+    func writer(_ request: Request) async throws -> IntelCaller {
+        let c = try await caller(request)
+        guard c.mayChangeSharedIntel else { throw ControlError(.forbidden, "\(c.readOnlyReason) cannot change the shared threat intel") }
+        return c
+    }
 }

@@ -283,13 +283,13 @@ enum AuditRow {
 }
 
 enum APIKeyRow {
-    static let columns = "id, name, hash, prefix, org_id, role, created_at, last_used, revoked"
+    static let columns = "id, name, hash, prefix, org_id, role, created_at, last_used, revoked, tenant"
 
     static func decode(_ row: Row) throws(StorageError) -> APIKeyRecord {
         let r = RowReader(row: row, table: "api_keys")
         return APIKeyRecord(
             id: try r.value(0), name: try r.value(1), hash: try r.value(2), prefix: try r.value(3), orgID: try r.value(4),
-            role: try r.enumeration(5), createdAt: try r.date(6), lastUsed: try r.optionalDate(7), revoked: try r.value(8)
+            role: try r.enumeration(5), createdAt: try r.date(6), lastUsed: try r.optionalDate(7), revoked: try r.value(8), tenant: try r.value(9)
         )
     }
 }

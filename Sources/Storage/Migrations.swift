@@ -14,6 +14,10 @@ enum Schema {
         migrator.registerMigration("v1") { db in
             try db.execute(sql: v1)
         }
+        // API keys bound to a tenant: they see that tenant's subtree only.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: "ALTER TABLE api_keys ADD COLUMN tenant TEXT")
+        }
         return migrator
     }
 

@@ -268,11 +268,15 @@ public struct APIKeyRecord: Sendable, Equatable, Codable {
     public var createdAt: Date
     public var lastUsed: Date?
     public var revoked: Bool
+    /// The tenant the key is bound to (it sees that tenant and its descendants only, and cannot
+    /// change the shared threat intel); nil: the whole service.
+    public var tenant: String?
 
     public init(
         id: Int64? = nil, name: String, hash: String, prefix: String, orgID: Int64, role: APIRole, createdAt: Date = Date(), lastUsed: Date? = nil,
-        revoked: Bool = false
+        revoked: Bool = false, tenant: String? = nil
     ) {
+        self.tenant = tenant
         self.id = id
         self.name = name
         self.hash = hash

@@ -92,6 +92,8 @@ public protocol APIKeyRepository: Sendable {
     func find(hash: String) async throws(StorageError) -> APIKeyRecord?
     func all() async throws(StorageError) -> [APIKeyRecord]
     func revoke(id: Int64) async throws(StorageError)
+    /// Sets the role and tenant of a key (the configuration changed them).
+    func setScope(id: Int64, role: APIRole, tenant: String?) async throws(StorageError)
     func touch(id: Int64, at date: Date) async throws(StorageError)
 }
 

@@ -171,15 +171,22 @@ struct SQLiteAPIKeyRepository: APIKeyRepository {
     func add(_ key: APIKeyRecord) async throws(StorageError) -> APIKeyRecord {
         try await store.write("adding API key \(key.name)") { db in
             try db.execute(
-                sql: "INSERT INTO api_keys (name, hash, prefix, org_id, role, created_at, last_used, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                sql:
+                    "INSERT INTO api_keys (name, hash, prefix, org_id, role, created_at, last_used, revoked, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
                     key.name, key.hash, key.prefix, key.orgID, key.role.rawValue, SQLDate.encode(key.createdAt), SQLDate.encode(key.lastUsed),
-                    key.revoked,
+                    key.revoked, key.tenant,
                 ]
             )
             var stored = key
             stored.id = db.lastInsertedRowID
             return stored
+        }
+    }
+
+    func setScope(id: Int64, role: APIRole, tenant: String?) async throws(StorageError) {
+        try await store.write("changing the scope of API key \(id)") { db in
+            try db.execute(sql: "UPDATE api_keys SET role = ?, tenant = ? WHERE id = ?", arguments: [role.rawValue, tenant, id])
         }
     }
 

@@ -7,12 +7,22 @@ public struct IntelCaller: Sendable {
     public var keyName: String
     public var org: Organisation
     public var role: APIRole
+    /// The tenant the key is bound to (nil: the whole service).
+    public var tenant: String?
 
-    public init(keyName: String, org: Organisation, role: APIRole) {
+    public init(keyName: String, org: Organisation, role: APIRole, tenant: String? = nil) {
         self.keyName = keyName
         self.org = org
         self.role = role
+        self.tenant = tenant
     }
+
+    /// May this caller change the shared threat intel? Not a reader, and not a key bound to one
+    /// tenant (its changes would reach every other tenant).
+    public var mayChangeSharedIntel: Bool { role != .reader && tenant == nil }
+
+    /// Why not, for the error message.
+    public var readOnlyReason: String { tenant != nil ? "a key bound to tenant \(tenant!) cannot change the shared threat intel" : "a reader key" }
 
     var actor: String { "key:\(keyName)" }
 }
@@ -165,7 +175,7 @@ extension IntelHub {
     public func addManual(value: String, category: String, comment: String?, validDays: Double?, caller: IntelCaller) async throws(IntelError)
         -> IndicatorView
     {
-        guard caller.role != .reader else { throw IntelError(.forbidden, "a reader key cannot add indicators") }
+        guard caller.mayChangeSharedIntel else { throw IntelError(.forbidden, "\(caller.readOnlyReason) cannot add indicators") }
         guard Category(name: category) != nil else {
             throw IntelError(.invalid, "unknown category '\(category)' (known: \(Category.allCases.map(\.description).joined(separator: ", ")))")
         }
@@ -205,7 +215,7 @@ extension IntelHub {
 
     /// Withdraws an indicator (REST `DELETE`).
     public func withdraw(id: Int64, caller: IntelCaller) async throws(IntelError) -> IndicatorView {
-        guard caller.role != .reader else { throw IntelError(.forbidden, "a reader key cannot withdraw indicators") }
+        guard caller.mayChangeSharedIntel else { throw IntelError(.forbidden, "\(caller.readOnlyReason) cannot withdraw indicators") }
         _ = try await indicator(id: id, caller: caller)
         _ = try await setState(ids: [id], to: .withdrawn, reason: "withdrawn by \(caller.actor)", actor: caller.actor)
         return try await indicator(id: id, caller: caller)

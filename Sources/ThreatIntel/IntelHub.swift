@@ -79,8 +79,11 @@ public actor IntelHub: Service {
             }
             for k in settings.keys {
                 let org = try await store.organisations.ensure(name: k.org, uuid: nil)
-                if try await store.keys.find(hash: k.hash) == nil {
-                    _ = try await store.keys.add(APIKeyRecord(name: k.name, hash: k.hash, prefix: k.prefix, orgID: org.id ?? 0, role: k.role))
+                if let found = try await store.keys.find(hash: k.hash) {
+                    if found.role != k.role || found.tenant != k.tenant { try await store.keys.setScope(id: found.id ?? 0, role: k.role, tenant: k.tenant) }
+                } else {
+                    _ = try await store.keys.add(
+                        APIKeyRecord(name: k.name, hash: k.hash, prefix: k.prefix, orgID: org.id ?? 0, role: k.role, tenant: k.tenant))
                 }
             }
         } catch {

@@ -78,8 +78,11 @@ public struct KeySpec: Sendable, Equatable {
     /// Lowercase hex SHA-256 of the key.
     public var hash: String
     public var prefix: String
+    /// The tenant the key is bound to (nil: the whole service).
+    public var tenant: String?
 
-    public init(name: String, org: String, role: APIRole, hash: String, prefix: String) {
+    public init(name: String, org: String, role: APIRole, hash: String, prefix: String, tenant: String? = nil) {
+        self.tenant = tenant
         self.name = name
         self.org = org
         self.role = role

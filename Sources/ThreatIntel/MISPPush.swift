@@ -29,14 +29,14 @@ extension IntelHub {
         MISPReply(
             200,
             [
-                "version": Self.mispVersion, "pymisp_recommended_version": Self.mispVersion, "perm_sync": caller.role != .reader,
-                "perm_sighting": caller.role != .reader, "perm_galaxy_editor": false, "perm_analyst_data": false,
+                "version": Self.mispVersion, "pymisp_recommended_version": Self.mispVersion, "perm_sync": caller.mayChangeSharedIntel,
+                "perm_sighting": caller.mayChangeSharedIntel, "perm_galaxy_editor": false, "perm_analyst_data": false,
                 "uuid": "b1a7c0de-0000-4000-8000-000000000001", "request_encoding": [String](), "filter_sightings": true,
             ])
     }
 
     public nonisolated func mispMe(caller: IntelCaller) -> MISPReply {
-        let write = caller.role != .reader
+        let write = caller.mayChangeSharedIntel
         return MISPReply(
             200,
             [
@@ -67,7 +67,7 @@ extension IntelHub {
     /// ingests its attributes (indicators are enforced when the reply is sent). Attributes are
     /// withdrawn by `deleted: true` or `to_ids: false`, as MISP sync and PyMISP send them.
     public func pushEvent(body: Data, editing: String?, caller: IntelCaller) async throws(IntelError) -> MISPReply {
-        guard caller.role != .reader else { throw IntelError(.forbidden, "a reader key cannot add events") }
+        guard caller.mayChangeSharedIntel else { throw IntelError(.forbidden, "\(caller.readOnlyReason) cannot add events") }
         var event = try Self.eventObject(body)
         let path = editing.map { "/events/edit/\($0)" } ?? "/events/add"
         if event["uuid"] as? String == nil || (event["uuid"] as? String)?.isEmpty == true { event["uuid"] = UUID().uuidString.lowercased() }
@@ -379,7 +379,7 @@ extension IntelHub {
     /// `sightings/add[/{id|uuid}]`: type 0 re-sights an indicator (its validity starts again),
     /// type 1 reports a false positive (suppressed here), type 2 expires it.
     public func mispAddSighting(body: Data, attribute: String?, caller: IntelCaller) async throws(IntelError) -> MISPReply {
-        guard caller.role != .reader else { throw IntelError(.forbidden, "a reader key cannot add sightings") }
+        guard caller.mayChangeSharedIntel else { throw IntelError(.forbidden, "\(caller.readOnlyReason) cannot add sightings") }
         let o = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
         let type = Int(MISPJSON.int64(o["type"]) ?? 0)
         guard (0...2).contains(type) else { return MISPReply(200, ["message": "Could not add the Sighting. Reason: invalid type"]) }

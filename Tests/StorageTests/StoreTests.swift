@@ -24,8 +24,31 @@ import Testing
         }
         let reopened = try SQLiteStore(path: path)
         let applied = try await reopened.pool.read { try Schema.migrator.appliedMigrations($0) }
-        #expect(applied == ["v1"])
+        #expect(applied == ["v1", "v2"])
         #expect(try await reopened.sources.get(name: "feed")?.type == "freetext")
+    }
+
+    /// A database of the first version (keys without a tenant) is migrated in place: its keys
+    /// stay, unbound, and can then be bound to a tenant.
+    @Test func keysOfAVersionOneDatabaseSurviveTheTenantMigration() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path("intel.sqlite")
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let pool = try DatabasePool(path: path)
+            try Schema.migrator.migrate(pool, upTo: "v1")
+            try await pool.write { db in
+                try db.execute(sql: "INSERT INTO organisations (uuid, name) VALUES ('u', 'CERT')")
+                try db.execute(
+                    sql: "INSERT INTO api_keys (name, hash, prefix, org_id, role, created_at) VALUES ('old', 'h1', 'abcd', 1, 'admin', 0)")
+            }
+        }
+        let store = try SQLiteStore(path: path)
+        let key = try #require(try await store.keys.find(hash: "h1"))
+        #expect(key.name == "old" && key.role == .admin && key.tenant == nil)
+        try await store.keys.setScope(id: key.id!, role: .reader, tenant: "ministry")
+        let bound = try #require(try await store.keys.find(hash: "h1"))
+        #expect(bound.role == .reader && bound.tenant == "ministry")
     }
 
     @Test func refusesADatabaseOfANewerVersion() async throws {

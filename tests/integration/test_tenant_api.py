@@ -1,0 +1,150 @@
+"""Delegated access through the REST API: keys bound to a tenant see that
+tenant's subtree only. The isolation check is generated over every operation
+of the OpenAPI document, not hand-picked: a key of tenant A calls each one with
+tenant B's names filled in, and must get 403/404 for B's resources, nothing of
+B in any body, and no way to change the threat intel every tenant shares."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+import harness
+from harness import LOOPBACK
+
+
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "Sources" / "ControlPlane" / "openapi.yaml"
+GLOBAL = "G" * 40
+ADMIN_A = "A" * 40
+VIEWER_A = "a" * 40
+ADMIN_B = "B" * 40
+
+# What only tenant B (and its subtree) has: none of it may reach a key of A.
+B_MARKERS = ["ministry-b", "agency-b", "secret-b", "10.2.0.0", "tok-b", "B's block page"]
+# POSTs that only read (MISP's search calls).
+READ_POSTS = {"/events/index", "/attributes/restSearch"}
+
+CONFIG = f"""
+tenants:
+  - {{name: gov, categories: [threats], overridable: [ads-tracking]}}
+  - {{name: ministry-a, parent: gov, categories: [adult]}}
+  - {{name: agency-a, parent: ministry-a, block: [secret-a.example], networks: [10.1.0.0/16], token: tok-a, block-page: "A's block page"}}
+  - {{name: ministry-b, parent: gov, categories: [gambling]}}
+  - {{name: agency-b, parent: ministry-b, block: [secret-b.example], networks: [10.2.0.0/16], token: tok-b, block-page: "B's block page"}}
+intel:
+  keys:
+    - {{name: global, org: CERT, role: admin, key: "{GLOBAL}"}}
+    - {{name: admin-a, org: Ministry A, role: admin, key: "{ADMIN_A}", tenant: ministry-a}}
+    - {{name: viewer-a, org: Agency A, role: viewer, key: "{VIEWER_A}", tenant: agency-a}}
+    - {{name: admin-b, org: Ministry B, role: admin, key: "{ADMIN_B}", tenant: ministry-b}}
+"""
+
+
+def call(base: str, method: str, path: str, key: str | None, body: dict | None = None) -> tuple[int, str]:
+    data = None if body is None and method in ("GET", "HEAD", "DELETE") else json.dumps(body or {}).encode()
+    req = urllib.request.Request(base + path, method=method, data=data)
+    if key:
+        req.add_header("Authorization", key)
+    req.add_header("Content-Type", "application/json")
+    req.add_header("Accept", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def api(bulwark_bin, tmp_path_factory):
+    b = harness.Bulwark(bulwark_bin, [f"{LOOPBACK}:9"], config=CONFIG)
+    b.start()
+    base = f"http://{LOOPBACK}:{b.metrics_port}"
+    # Something in the shared intel, so that id paths resolve.
+    status, raw = call(base, "POST", "/api/v1/indicators", GLOBAL, {"value": "shared-threat.example", "category": "phishing"})
+    assert status == 201, raw
+    b.indicator = json.loads(raw)["id"]
+    yield b, base
+    b.close()
+
+
+def test_tenant_keys_see_their_subtree_only(api):
+    b, base = api
+    status, raw = call(base, "GET", "/api/v1/tenants", ADMIN_A)
+    assert status == 200
+    names = [t["name"] for t in json.loads(raw)["tenants"]]
+    assert names == ["ministry-a", "agency-a"]
+    status, raw = call(base, "GET", "/api/v1/tenants/agency-a", ADMIN_A)
+    t = json.loads(raw)
+    assert status == 200 and t["path"] == ["gov", "ministry-a", "agency-a"]
+    assert t["token"] == "tok-a" and t["networks"] == ["10.1.0.0/16"] and t["blockPage"] == "A's block page"
+    assert set(t["effectiveCategories"]) >= {"adult", "malware"} and t["ownLists"] == ["tenant.agency-a.block"]
+    # A viewer of the agency sees the agency, not its parent, and no token.
+    status, raw = call(base, "GET", "/api/v1/tenants/agency-a", VIEWER_A)
+    assert status == 200 and json.loads(raw)["token"] is None
+    assert call(base, "GET", "/api/v1/tenants/ministry-a", VIEWER_A)[0] == 404
+    # Explanations under a tenant's policy, and which level decided.
+    status, raw = call(base, "GET", "/api/v1/tenants/agency-a/explain?name=x.secret-a.example", VIEWER_A)
+    e = json.loads(raw)
+    assert status == 200 and e["verdict"] == "blocked" and e["decidedBy"] == "agency-a"
+    # The service-wide key sees the whole tree, public profiles included.
+    status, raw = call(base, "GET", "/api/v1/tenants", GLOBAL)
+    names = [t["name"] for t in json.loads(raw)["tenants"]]
+    assert {"protective", "gov", "ministry-a", "agency-a", "ministry-b", "agency-b"} <= set(names)
+    # A tenant key reads the shared intel but cannot change it.
+    assert call(base, "GET", f"/api/v1/indicators/{b.indicator}", ADMIN_A)[0] == 200
+    status, raw = call(base, "POST", "/api/v1/indicators", ADMIN_A, {"value": "mine.example"})
+    assert status == 403 and "tenant ministry-a" in raw
+
+
+def operations(spec: dict):
+    for path, item in spec["paths"].items():
+        for method in ("get", "head", "post", "put", "delete"):
+            if method in item:
+                yield path, method.upper(), item[method], item.get("parameters", [])
+
+
+def fill(path: str, b, tenant: str) -> str:
+    def sub(m: re.Match) -> str:
+        return {"tenant": tenant, "id": str(b.indicator), "name": "some-source"}.get(m.group(1), "x")
+
+    return re.sub(r"\{(\w+)\}", sub, path)
+
+
+def test_isolation_over_every_operation_of_the_spec(api):
+    b, base = api
+    spec = yaml.safe_load(SPEC_PATH.read_text())
+    exercised = 0
+    for template, method, op, shared_params in operations(spec):
+        params = shared_params + op.get("parameters", [])
+        query = "&".join(f"{p['name']}=x.secret-b.example" for p in params if p.get("in") == "query" and p.get("required"))
+        targets = ["ministry-b", "agency-b", "gov"] if "{tenant}" in template else [None]
+        for tenant in targets:
+            path = fill(template, b, tenant or "")
+            if query:
+                path += "?" + query
+            status, body = call(base, method, path, ADMIN_A, {} if method in ("POST", "PUT") else None)
+            where = f"{method} {path} -> {status}: {body[:200]}"
+            assert status < 500, where
+            # The caller's own request (path, query) may be echoed; nothing else of B's may appear.
+            seen = body.replace(path.split("?")[0], "").replace("x.secret-b.example", "")
+            for marker in B_MARKERS:
+                assert marker not in seen, f"{where} (contains {marker!r})"
+            if tenant is not None:
+                # Another subtree, or an ancestor: as if it did not exist.
+                assert status in (403, 404), where
+            elif method in ("POST", "PUT", "DELETE") and template not in READ_POSTS:
+                # The shared threat intel is not a tenant's to change.
+                assert status == 403, where
+            exercised += 1
+    ops = sum(1 for _ in operations(spec))
+    assert exercised >= ops >= 20
+    # B's own admin does see B: the markers above are real.
+    status, raw = call(base, "GET", "/api/v1/tenants/agency-b", ADMIN_B)
+    assert status == 200 and "tok-b" in raw and "10.2.0.0/16" in raw
