@@ -162,8 +162,7 @@ public struct PolicyLoader: Sendable {
     func readLocal(_ spec: SourceSpec) -> SourceContent? {
         switch spec.location {
         case .file(let p): read(p)
-        case .inline(_, let text): .fresh(text)
-        case .url: nil
+        case .entries, .url: nil
         }
     }
 
@@ -174,7 +173,7 @@ public struct PolicyLoader: Sendable {
         for spec in settings.sources {
             switch spec.location {
             case .file(let path): out[spec.name] = read(path)
-            case .inline(_, let text): out[spec.name] = .fresh(text)
+            case .entries: break
             case .url(let url):
                 if let client, due == nil || due!.contains(spec.name) {
                     if let t = TransferSource(url) {
@@ -238,6 +237,26 @@ public struct PolicyLoader: Sendable {
         let now = Date()
         for (spec, fresh, error) in loaded {
             var status = previous[spec.name] ?? SourceStatus(name: spec.name, origin: spec.location.description)
+            if case .entries(let groups) = spec.location {
+                // Tenants' own entries, from the configuration: each group under its owner.
+                builder.begin(spec.info)
+                var line = 0
+                for g in groups {
+                    builder.setOwner(g.owner)
+                    for e in g.names {
+                        line += 1
+                        let below = e.hasPrefix("*.")
+                        guard let n = try? Name(below ? String(e.dropFirst(2)) : e) else { continue }
+                        n.lowercasedWire.withUnsafeBytes { builder.name($0, match: below ? .below : .subtree, action: .block, line: line) }
+                    }
+                }
+                builder.setOwner(nil)
+                let info = builder.snapshot.lists.last!
+                status.rules = info.rules
+                status.lastSuccess = now
+                statuses.append(status)
+                continue
+            }
             status.lastError = error
             status.usingLastGood = false
             builder.begin(spec.info)

@@ -195,7 +195,7 @@ public actor PolicyService: Service {
                     if stamp(p) != stamps[spec.name] { changed.append(spec.name) }
                 case .url:
                     if let next = nextFetch[spec.name], next <= now { due.insert(spec.name) }
-                case .inline: break
+                case .entries: break
                 }
             }
             if reloadRequested {

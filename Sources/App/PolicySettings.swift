@@ -8,16 +8,23 @@ import ThreatIntel
 public enum SourceLocation: Sendable, Equatable, CustomStringConvertible {
     case file(String)
     case url(String)
-    /// Entries written in the config itself (a tenant's `block:` and `allow:`).
-    case inline(origin: String, text: [UInt8])
+    /// Entries written in the config itself: every tenant's `block:` (or `allow:`) entries, in
+    /// one list, each group owned by its tenant.
+    case entries([OwnedEntries])
 
     public var description: String {
         switch self {
         case .file(let p): p
         case .url(let u): u
-        case .inline(let origin, _): origin
+        case .entries: "tenants"
         }
     }
+}
+
+/// A tenant's own entries: names (a subtree each; `*.name` for below only).
+public struct OwnedEntries: Sendable, Equatable {
+    public var owner: String
+    public var names: [String]
 }
 
 /// A validated policy source.
@@ -46,6 +53,11 @@ public struct PolicySettings: Sendable {
     /// The tenants (after the public profiles in `profiles`).
     public var tenantCount: Int { profiles.count - firstTenant }
     public var firstTenant: Int = Profile.builtIn.count
+
+    /// Every tenant's own `block:` and `allow:` entries (each owned by its tenant).
+    public static let tenantBlock = ListInfo(
+        name: "tenants.block", categories: CategorySet(.custom), source: "tenant", origin: "tenants", format: "entries")
+    public static let tenantAllow = ListInfo(name: "tenants.allow", categories: [], allow: true, source: "tenant", origin: "tenants", format: "entries")
 
     /// Lists every policy has, for rules added by the API or CLI (delta changes).
     public static let localBlock = ListInfo(name: "local-block", categories: CategorySet(.custom), source: "local", origin: "local")
@@ -231,6 +243,8 @@ public struct PolicySettings: Sendable {
         var tokens: [String: String] = [:]
         var networks: [CIDR: String] = [:]
         var pending: [(Int, RawTenant)] = []
+        var ownBlock: [OwnedEntries] = []
+        var ownAllow: [OwnedEntries] = []
         for (i, r) in tenants.enumerated() {
             let at = "tenants[\(i)]"
             guard let name = r.name, !name.isEmpty else { throw AppError(.config, "\(at): name is required") }
@@ -276,27 +290,26 @@ public struct PolicySettings: Sendable {
                 tokens[tok] = name
                 t.token = tok
             }
-            // The tenant's own entries, as lists it owns.
+            // The tenant's own entries: one group in the shared `tenants.block` / `tenants.allow`.
             for (entries, allow) in [(r.block ?? [], false), (r.allow ?? [], true)] where !entries.isEmpty {
-                let list = "tenant.\(name).\(allow ? "allow" : "block")"
-                guard names.insert(list).inserted else { throw AppError(.config, "\(where_): '\(list)' is already a source name") }
-                var text = ""
                 for e in entries {
                     let bare = e.hasPrefix("*.") ? String(e.dropFirst(2)) : e
-                    guard (try? Name(bare)) != nil, !bare.isEmpty else {
+                    guard !bare.isEmpty, (try? Name(bare)) != nil else {
                         throw AppError(.config, "\(where_).\(allow ? "allow" : "block"): '\(e)' is not a domain name")
                     }
-                    text += bare + "\n"
                 }
-                var info = ListInfo(
-                    name: list, categories: allow ? [] : CategorySet(.custom), allow: allow, source: name, origin: "tenants/\(name)/\(allow ? "allow" : "block")",
-                    format: ListFormat.domains.rawValue)
-                info.owner = name
-                p.sources.append(SourceSpec(info: info, location: .inline(origin: info.origin, text: Array(text.utf8)), format: .domains, refresh: 3600))
+                if allow { ownAllow.append(OwnedEntries(owner: name, names: entries)) } else { ownBlock.append(OwnedEntries(owner: name, names: entries)) }
             }
+            t.blockEntries = r.block ?? []
+            t.allowEntries = r.allow ?? []
             index[name] = p.profiles.count
             pending.append((p.profiles.count, r))
             p.profiles.append(t)
+        }
+        for (groups, allow) in [(ownBlock, false), (ownAllow, true)] where !groups.isEmpty {
+            let list = allow ? Self.tenantAllow : Self.tenantBlock
+            guard names.insert(list.name).inserted else { throw AppError(.config, "tenants: '\(list.name)' is reserved (a source has that name)") }
+            p.sources.append(SourceSpec(info: list, location: .entries(groups), format: .domains, refresh: 3600))
         }
         // Parents: known, no cycles, at most 32 levels; then what a child inherits.
         for (i, r) in pending {

@@ -18,8 +18,10 @@ struct TenantView: Encodable {
     var overridable: [String]
     var blockLists: [String]
     var allowLists: [String]
-    /// Lists the tenant owns (its own entries and lists given to it).
+    /// Lists given to the tenant (`tenant:` in `policy.sources`), and its own entries.
     var ownLists: [String]
+    var block: [String]
+    var allow: [String]
     var action: String
     var blockPage: String?
     var logQueries: Bool
@@ -89,7 +91,7 @@ extension ControlRouter {
             depth: Int(tree.depth[n]), publicProfile: Profile.builtIn.contains { $0.name == p.name } && p.parent == nil,
             categories: p.categories.categories.map(\.description), effectiveCategories: tree.categories[n].categories.map(\.description),
             overridable: p.overridableCategories.categories.map(\.description) + p.overridableLists, blockLists: p.blockLists, allowLists: p.allowLists,
-            ownLists: engine.snapshot.lists.filter { $0.owner == p.name }.map(\.name), action: p.action.rawValue, blockPage: p.blockPage,
+            ownLists: engine.snapshot.lists.filter { $0.owner == p.name }.map(\.name), block: p.blockEntries, allow: p.allowEntries, action: p.action.rawValue, blockPage: p.blockPage,
             logQueries: p.logQueries ?? false, networks: p.networks.map(\.description), token: c.role == .admin ? p.token : nil,
             children: children.filter { sees(c, node: engine.profileIndex(named: $0)!, engine) })
     }

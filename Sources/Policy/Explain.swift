@@ -115,8 +115,10 @@ extension PolicyEngine {
             case .none:
                 if tree.categories[profile].isEmpty && tree.flat {
                     effect = "ignored: profile filters nothing"
-                } else if list.owner != nil {
-                    effect = "ignored: list of tenant \(list.owner!), not an ancestor"
+                } else if tree.owner(ofClass: Int(m.classID)) >= 0 {
+                    let o = tree.owner(ofClass: Int(m.classID))
+                    let name = o < profiles.count ? profiles[o].name : (list.owner ?? "?")
+                    effect = "ignored: \(cls.owner != 0 ? "an entry" : "a list") of tenant \(name), not an ancestor"
                 } else if !p.selects(list) {
                     effect = "ignored: list not in profile"
                 } else {

@@ -119,10 +119,12 @@ public final class PolicyEngine: Sendable {
         self.generation = generation
         let classes = snapshot.classes + d.classes
         self.classes = classes
-        if let reuse, reuse.classes == classes, reuse.profiles == profiles, reuse.snapshot.lists == snapshot.lists {
+        if let reuse, reuse.classes == classes, reuse.profiles == profiles, reuse.snapshot.lists == snapshot.lists,
+            reuse.snapshot.owners == snapshot.owners
+        {
             tree = reuse.tree
         } else {
-            tree = PolicyTree(profiles: profiles, lists: snapshot.lists, classes: classes)
+            tree = PolicyTree(profiles: profiles, lists: snapshot.lists, classes: classes, owners: snapshot.owners)
         }
     }
 
@@ -141,7 +143,7 @@ public final class PolicyEngine: Sendable {
         let col = tree.column[c]
         if col >= 0 { return rows[rowBase + Int(col)] }
         let cls = classes[c]
-        return tree.ownedEffect(node: profile, list: Int(cls.list), kind: cls.kind, audit: snapshot.lists[Int(cls.list)].audit)
+        return tree.ownedEffect(node: profile, class: c, kind: cls.kind, audit: snapshot.lists[Int(cls.list)].audit)
     }
 
     /// What class `c` does for node `profile` (slow paths: explanations, RPZ).

@@ -11,6 +11,7 @@ public enum PolicyFile {
     struct Header: Codable {
         var lists: [ListInfo]
         var classes: [RuleClass]
+        var owners: [String]?
         var seed: UInt64
         var arena: Int
         var entries: Int
@@ -48,7 +49,7 @@ public enum PolicyFile {
             (try? Message(header: Header0.header, answers: r).encode()) ?? []
         }
         let header = Header(
-            lists: s.lists, classes: s.classes, seed: s.names.seed, arena: s.names.arena.count, entries: s.names.count,
+            lists: s.lists, classes: s.classes, owners: s.owners, seed: s.names.seed, arena: s.names.arena.count, entries: s.names.count,
             slots: s.names.slots.count,
             prefixes: s.prefixes.entries.map { PrefixRecord(prefix: $0.prefix.description, classID: $0.classID, ruleID: $0.ruleID) },
             localData: s.localData.mapValues(records), prefixLocalData: s.prefixLocalData.mapValues(records),
@@ -127,7 +128,7 @@ public enum PolicyFile {
             let slots = try take(header.slots, UInt32.self)
             guard at == p.count, header.slots * 7 >= header.entries * 10, header.slots > header.entries,
                 offsets.allSatisfy({ Int($0) < arena.count }), classIDs.allSatisfy({ Int($0) < header.classes.count }),
-                header.classes.allSatisfy({ Int($0.list) < header.lists.count }), ruleIDs.isValid(count: header.entries),
+                header.classes.allSatisfy({ Int($0.list) < header.lists.count && Int($0.owner) <= (header.owners?.count ?? 0) }), ruleIDs.isValid(count: header.entries),
                 slots.allSatisfy({ $0 & 0xFF_FFFF <= UInt32(header.entries) })
             else { throw FormatError(description: "\(path): inconsistent snapshot") }
             let wellFormed = arena.withUnsafeBufferPointer { a in offsets.allSatisfy { NameIndex.wireLength(a, Int($0)) != nil } }
@@ -136,6 +137,7 @@ public enum PolicyFile {
                 names: NameIndex(arena: arena, nameOffset: offsets, classID: classIDs, ruleID: ruleIDs, slots: slots, seed: header.seed))
             s.lists = header.lists
             s.classes = header.classes
+            s.owners = header.owners ?? []
             for r in header.prefixes {
                 guard let c = CIDR(r.prefix), Int(r.classID) < header.classes.count else { continue }
                 s.prefixes.insert(c, classID: r.classID, ruleID: r.ruleID)

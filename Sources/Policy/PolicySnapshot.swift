@@ -69,12 +69,41 @@ public enum RuleEffectKind: UInt8, Sendable, Codable {
     case block = 0, nodata, drop, localData, allow
 }
 
-/// Rules that share list, match and action share a class (a few per list), so an entry needs
-/// only a 16-bit class number.
+/// Rules that share list, match, action and owner share a class (a few per list), so an entry
+/// needs only a 16-bit class number.
 public struct RuleClass: Sendable, Hashable, Codable {
     public var list: UInt16
     public var match: NameMatch
     public var kind: RuleEffectKind
+    /// The tenant whose own entry this is: 1 + its index in `PolicySnapshot.owners`; 0 for none.
+    /// All tenants' own entries share two lists, told apart by this, so a tenant's entries
+    /// cost a class, not a list.
+    public var owner: UInt32 = 0
+
+    public init(list: UInt16, match: NameMatch, kind: RuleEffectKind, owner: UInt32 = 0) {
+        self.list = list
+        self.match = match
+        self.kind = kind
+        self.owner = owner
+    }
+
+    enum CodingKeys: String, CodingKey { case list, match, kind, owner }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        list = try c.decode(UInt16.self, forKey: .list)
+        match = try c.decode(NameMatch.self, forKey: .match)
+        kind = try c.decode(RuleEffectKind.self, forKey: .kind)
+        owner = try c.decodeIfPresent(UInt32.self, forKey: .owner) ?? 0
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(list, forKey: .list)
+        try c.encode(match, forKey: .match)
+        try c.encode(kind, forKey: .kind)
+        if owner != 0 { try c.encode(owner, forKey: .owner) }
+    }
 }
 
 extension NameMatch: Codable {}
@@ -97,6 +126,8 @@ public struct PolicySnapshot: Sendable {
     /// Records of local-data rules, by name entry.
     public internal(set) var localData: [Int: [ResourceRecord]] = [:]
     public internal(set) var prefixLocalData: [Int: [ResourceRecord]] = [:]
+    /// Tenants that own entries (`RuleClass.owner` - 1 indexes this).
+    public internal(set) var owners: [String] = []
 
     public init(names: NameIndex = NameIndex()) {
         self.names = names
@@ -115,6 +146,8 @@ public struct SnapshotBuilder: RuleSink {
     public private(set) var snapshot: PolicySnapshot
     var classIndex: [RuleClass: UInt16] = [:]
     var current: UInt16 = 0
+    var currentOwner: UInt32 = 0
+    var ownerIndex: [String: UInt32] = [:]
     /// Issues kept per list (all are counted).
     public var maxIssuesPerList = 100
     public private(set) var issues: [ListIssue] = []
@@ -133,8 +166,24 @@ public struct SnapshotBuilder: RuleSink {
     public mutating func begin(_ list: ListInfo) -> Int {
         snapshot.lists.append(list)
         current = UInt16(snapshot.lists.count - 1)
+        currentOwner = 0
         issuesThisList = 0
         return Int(current)
+    }
+
+    /// Following rules of the current list are `tenant`'s own entries (nil: nobody's).
+    public mutating func setOwner(_ tenant: String?) {
+        guard let tenant else {
+            currentOwner = 0
+            return
+        }
+        if let i = ownerIndex[tenant] {
+            currentOwner = i
+            return
+        }
+        snapshot.owners.append(tenant)
+        currentOwner = UInt32(snapshot.owners.count)
+        ownerIndex[tenant] = currentOwner
     }
 
     /// Parses a whole list file into the current list.
@@ -152,7 +201,7 @@ public struct SnapshotBuilder: RuleSink {
         case .localData: kind = .localData
         }
         if snapshot.lists[Int(current)].allow { kind = .allow }
-        let c = RuleClass(list: current, match: match, kind: kind)
+        let c = RuleClass(list: current, match: match, kind: kind, owner: currentOwner)
         if let id = classIndex[c] { return id }
         let id = UInt16(snapshot.classes.count)
         snapshot.classes.append(c)

@@ -78,6 +78,10 @@ public struct PolicyTree: Sendable {
     /// Per list: the owning node (-1: shared) and whether the owner lets descendants allow it.
     let listOwner: [Int32]
     let listOverridable: [Bool]
+    /// Per class: the owning node of a tenant's own entry (-1: none; `Int32.max`: an owner
+    /// that is not a node), and whether that owner lets descendants allow it.
+    let classOwner: [Int32]
+    let classOverridable: [Bool]
     /// Client networks to nodes (an entry's `ruleID` is the node), and tokens to nodes.
     let clients: PrefixTable
     let tokens: [String: Int32]
@@ -85,7 +89,7 @@ public struct PolicyTree: Sendable {
     /// and a check may stop at the first one.
     public let flat: Bool
 
-    init(profiles: [Profile], lists: [ListInfo], classes: [RuleClass]) {
+    init(profiles: [Profile], lists: [ListInfo], classes: [RuleClass], owners: [String] = []) {
         let n = profiles.count
         var index: [String: Int] = [:]
         for (i, p) in profiles.enumerated() where index[p.name] == nil { index[p.name] = i }
@@ -160,9 +164,24 @@ public struct PolicyTree: Sendable {
         var scopedAllow = Set<Int>()
         for p in profiles { for a in p.allowLists { if let l = listIndex[a] { scopedAllow.insert(l) } } }
 
+        // Own entries: the class names its owner.
+        let ownerNodes = owners.map { index[$0].map(Int32.init) ?? Int32.max }
+        var classOwner = [Int32](repeating: -1, count: classes.count)
+        var classOverridable = [Bool](repeating: false, count: classes.count)
+        for (c, cls) in classes.enumerated() {
+            let l = Int(cls.list)
+            if cls.owner != 0 {
+                let o = Int(cls.owner) - 1 < ownerNodes.count ? ownerNodes[Int(cls.owner) - 1] : Int32.max
+                classOwner[c] = o
+                classOverridable[c] = o < Int32(n) && profiles[Int(o)].overrides(lists[l])
+            } else if listOwner[l] >= 0 {
+                classOwner[c] = listOwner[l]
+                classOverridable[c] = listOverridable[l]
+            }
+        }
         var column = [Int32](repeating: -1, count: classes.count)
         var shared: [Int] = []
-        for (c, cls) in classes.enumerated() where listOwner[Int(cls.list)] < 0 {
+        for (c, _) in classes.enumerated() where classOwner[c] < 0 {
             column[c] = Int32(shared.count)
             shared.append(c)
         }
@@ -228,6 +247,8 @@ public struct PolicyTree: Sendable {
         self.rows = rows
         self.listOwner = listOwner
         self.listOverridable = listOverridable
+        self.classOwner = classOwner
+        self.classOverridable = classOverridable
         self.flat = depth.allSatisfy { $0 == 0 }
         var clients = PrefixTable()
         var tokens: [String: Int32] = [:]
@@ -244,14 +265,17 @@ public struct PolicyTree: Sendable {
         pre[a] <= pre[node] && pre[node] <= last[a]
     }
 
-    /// The effect of an owned list's class for `node`.
-    @inline(__always) func ownedEffect(node: Int, list: Int, kind: RuleEffectKind, audit: Bool) -> PolicyEffect {
-        let o = Int(listOwner[list])
+    /// The effect for `node` of class `c`, owned by a tenant (its own entry, or a list given to it).
+    @inline(__always) func ownedEffect(node: Int, class c: Int, kind: RuleEffectKind, audit: Bool) -> PolicyEffect {
+        let o = Int(classOwner[c])
         guard o < pre.count, isAncestor(o, of: node) else { return .none }
         let level = Int(depth[o])
         if kind == .allow { return .allow(level: level) }
-        return .block(audit ? .audit : .block, level: level, overridable: listOverridable[list])
+        return .block(audit ? .audit : .block, level: level, overridable: classOverridable[c])
     }
+
+    /// The owning node of class `c` (-1: shared, `Int32.max`: an owner that is not a node).
+    public func owner(ofClass c: Int) -> Int { Int(classOwner[c]) }
 
     /// The node whose network holds an IPv4 client (the longest prefix), or -1.
     @inline(__always) public func node(v4 address: UInt32) -> Int {
@@ -295,7 +319,7 @@ public struct PolicyTree: Sendable {
 
     /// Bytes the compiled tree takes beyond the profiles themselves.
     public var memoryBytes: Int {
-        parent.count * (4 + 1 + 4 + 4 + 4 + 4 + 4) + rows.count * MemoryLayout<PolicyEffect>.stride + column.count * 4 + listOwner.count * 5
+        parent.count * (4 + 1 + 4 + 4 + 4 + 4 + 4) + rows.count * MemoryLayout<PolicyEffect>.stride + column.count * 9 + listOwner.count * 5
     }
 }
 

@@ -30,6 +30,9 @@ public struct Profile: Sendable, Hashable {
     /// What this node blocks that its descendants may allow.
     public var overridableCategories: CategorySet = []
     public var overridableLists: [String] = []
+    /// The node's own entries as configured (they are rules of `tenants.block`/`tenants.allow`).
+    public var blockEntries: [String] = []
+    public var allowEntries: [String] = []
     /// Text of the block page for this node's clients (inherited when nil).
     public var blockPage: String? = nil
     /// Whether this node's queries are logged (inherited when nil; off at the top).

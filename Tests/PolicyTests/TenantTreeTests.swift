@@ -1,4 +1,5 @@
 import DNSWire
+import Foundation
 import Testing
 
 @testable import Policy
@@ -108,7 +109,7 @@ import Testing
         #expect(ads.decidedBy == "agency")
         #expect(ads.deciding?.list == "agency-allow")
         let region = e.explain(name: try! Name("local.test"), profile: e.profileIndex(named: "region")!)
-        #expect(region.rules.first?.effect == "ignored: list of tenant town, not an ancestor")
+        #expect(region.rules.first?.effect == "ignored: a list of tenant town, not an ancestor")
         // EDE text names the category the tenant blocks.
         let m = e.verdict("porn.test", profile: "town").match!
         #expect(e.extendedError(for: m, profile: town).code == .filtered)
@@ -162,5 +163,55 @@ extension RuleBook {
         var info = ListInfo(name: name, categories: CategorySet(categories), allow: allow, origin: "/lists/\(name)")
         info.owner = owner
         builder.begin(info)
+    }
+}
+
+/// Tenants' own entries share one list; the class carries the owner.
+@Suite struct OwnedEntryTests {
+    @Test func entriesOfManyTenantsShareOneList() throws {
+        var b = RuleBook()
+        b.list("malware", [.malware])
+        b.name("bad.test")
+        b.builder.begin(ListInfo(name: "tenants.block", categories: CategorySet(.custom)))
+        for i in 0..<1000 {
+            b.builder.setOwner("t\(i)")
+            b.name("own-\(i).test")
+            b.name("shared.test")
+        }
+        b.builder.setOwner(nil)
+        b.builder.begin(ListInfo(name: "tenants.allow", categories: [], allow: true))
+        b.builder.setOwner("t7")
+        b.name("bad.test", .subtree, .allow)
+        var profiles = Profile.builtIn + [Profile(name: "root", categories: .threats)]
+        for i in 0..<1000 { profiles.append(Profile(name: "t\(i)", categories: [], parent: i == 999 ? "t998" : "root")) }
+        var t0 = profiles[profiles.count - 1000]
+        t0.overridableLists = ["tenants.block"]
+        profiles[profiles.count - 1000] = t0
+        let e = PolicyEngine(snapshot: b.builder.finish(), profiles: profiles)
+        // Three lists, not two thousand; a class per owner.
+        #expect(e.snapshot.lists.count == 3)
+        #expect(e.snapshot.owners.count == 1000)
+        #expect(e.kind("own-5.test", profile: "t5") == .blocked)
+        #expect(e.verdict("own-5.test", profile: "t5").level == 1)
+        #expect(e.kind("own-5.test", profile: "t6") == .none)
+        #expect(e.kind("own-5.test", profile: "root") == .none)
+        #expect(e.kind("shared.test", profile: "t6") == .blocked)
+        #expect(e.kind("own-998.test", profile: "t999") == .blocked)  // the parent's entry
+        // t7's own allow entry cannot undo the root's block: the root did not mark threats
+        // overridable.
+        #expect(e.kind("bad.test", profile: "t7") == .blocked)
+        #expect(e.kind("bad.test", profile: "t8") == .blocked)
+        // The shared rows stay as few as the public profiles plus the root.
+        #expect(e.tree.rowCount <= Profile.builtIn.count + 1)
+        let x = e.explain(name: try Name("own-5.test"), profile: e.profileIndex(named: "t6")!)
+        #expect(x.rules.first?.effect == "ignored: an entry of tenant t5, not an ancestor")
+        // The owners survive the snapshot file (a restart protects the tenants from the first query).
+        let path = NSTemporaryDirectory() + "bulwark-owners-\(UInt32.random(in: 0...UInt32.max))/policy.snapshot"
+        try PolicyFile.write(e, to: path)
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let r = try PolicyFile.read(from: path, profiles: profiles, config: PolicyConfig())
+        #expect(r.snapshot.owners == e.snapshot.owners)
+        #expect(r.kind("own-5.test", profile: "t5") == .blocked)
+        #expect(r.kind("own-5.test", profile: "t6") == .none)
     }
 }

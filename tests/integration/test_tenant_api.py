@@ -84,7 +84,7 @@ def test_tenant_keys_see_their_subtree_only(api):
     t = json.loads(raw)
     assert status == 200 and t["path"] == ["gov", "ministry-a", "agency-a"]
     assert t["token"] == "tok-a" and t["networks"] == ["10.1.0.0/16"] and t["blockPage"] == "A's block page"
-    assert set(t["effectiveCategories"]) >= {"adult", "malware"} and t["ownLists"] == ["tenant.agency-a.block"]
+    assert set(t["effectiveCategories"]) >= {"adult", "malware"} and t["block"] == ["secret-a.example"] and t["ownLists"] == []
     # A viewer of the agency sees the agency, not its parent, and no token.
     status, raw = call(base, "GET", "/api/v1/tenants/agency-a", VIEWER_A)
     assert status == 200 and json.loads(raw)["token"] is None

@@ -180,12 +180,14 @@ def test_explain_names_the_deciding_level(tb):
     e = explain(tb, "ads", "town")
     assert e["verdict"] == "allowed" and e["decidedBy"] == "agency" and e["deciding"]["list"] == "agency-allow"
     e = explain(tb, "bet", "town")
-    assert e["verdict"] == "allowed" and e["decidedBy"] == "town" and e["deciding"]["list"] == "tenant.town.allow"
+    assert e["verdict"] == "allowed" and e["decidedBy"] == "town" and e["deciding"]["list"] == "tenants.allow"
     e = explain(tb, "bad", "town")
     assert e["verdict"] == "blocked" and e["decidedBy"] == "eu"
     e = explain(tb, "local", "region")
     assert e["verdict"] == "not-listed"
-    assert e["rules"][0]["effect"] == "ignored: list of tenant town, not an ancestor"
+    assert e["rules"][0]["effect"] == "ignored: an entry of tenant town, not an ancestor"
+    e = explain(tb, "ads", "eu")
+    assert {r["list"]: r["effect"] for r in e["rules"]}["agency-allow"] == "ignored: a list of tenant agency, not an ancestor"
 
 
 def test_bad_tenant_configs_are_refused_at_start(bulwark_bin, tmp_path):
