@@ -44,6 +44,9 @@ public struct RawConfig: Sendable, Equatable {
     public var sinkholeIPv6: String?
     public var policyRefresh: Int?
     public var policyFileCheckMs: Int?
+    public var statsInterval: Int?
+    public var statsRetentionDays: Int?
+    public var statsMinClients: Int?
     /// `policy.sources` and `policy.profiles` (config file only: lists of mappings).
     public var sources: [RawSource]?
     public var profiles: [RawProfile]?
@@ -165,6 +168,9 @@ public struct RawConfig: Sendable, Equatable {
         str("policy.sinkhole.ipv4", "BULWARK_POLICY_SINKHOLE_IPV4", \.sinkholeIPv4),
         str("policy.sinkhole.ipv6", "BULWARK_POLICY_SINKHOLE_IPV6", \.sinkholeIPv6),
         int("policy.refresh", "BULWARK_POLICY_REFRESH", \.policyRefresh),
+        int("stats.interval", "BULWARK_STATS_INTERVAL", \.statsInterval),
+        int("stats.retention-days", "BULWARK_STATS_RETENTION_DAYS", \.statsRetentionDays),
+        int("stats.min-clients", "BULWARK_STATS_MIN_CLIENTS", \.statsMinClients),
         int("policy.file-check-ms", "BULWARK_POLICY_FILE_CHECK_MS", \.policyFileCheckMs),
     ]
 

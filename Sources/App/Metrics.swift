@@ -224,7 +224,9 @@ public final class ControlServer: Service, Sendable {
     public func run() async throws {
         var engine: (@Sendable () async -> PolicyEngine)? = nil
         if let p = self.policy { engine = { await p.engine } }
-        let router = ControlRouter(hub: hub, hosted: endpoints(), policy: engine, logger: logger).build()
+        var control = ControlRouter(hub: hub, hosted: endpoints(), policy: engine, logger: logger)
+        control.statsMinClients = dns.settings.stats.minClients
+        let router = control.build()
         let host = address.ipAddress ?? "127.0.0.1"
         let port = address.port ?? 8053
         let logger = self.logger

@@ -45,6 +45,8 @@ public struct Settings: Sendable {
     public var designatedResolvers: [RData] = []
     /// Profile index per entry of `listen`.
     public var listenerProfiles: [Int] = []
+    /// Per-tenant statistics (`stats.*`).
+    public var stats = TenantStatsSettings()
     /// Per listener (plain, then DoT, then DoH): serves known tenants only.
     public var tenantOnlyListeners: [Bool] = []
 
@@ -179,6 +181,18 @@ public struct Settings: Sendable {
         settings.policy = policy
         settings.listenerProfiles = listenerProfiles
         settings.tenantOnlyListeners = tenantOnly
+        if let v = raw.statsInterval {
+            guard (1...86400).contains(v) else { throw AppError(.config, "stats.interval: 1 to 86400 seconds") }
+            settings.stats.interval = Double(v)
+        }
+        if let v = raw.statsRetentionDays {
+            guard (1...3650).contains(v) else { throw AppError(.config, "stats.retention-days: 1 to 3650") }
+            settings.stats.retentionDays = v
+        }
+        if let v = raw.statsMinClients {
+            guard (1...1_000_000).contains(v) else { throw AppError(.config, "stats.min-clients: at least 1") }
+            settings.stats.minClients = v
+        }
         settings.rpz = try RPZSettings.make(raw.rpz, policy: policy.config, profiles: policy.profiles)
         settings.dot = try DoTSettings.make(raw, listen: settings.listen)
         settings.doh = try DoHSettings.make(raw, dot: settings.dot, listen: settings.listen)
@@ -249,4 +263,13 @@ public struct Settings: Sendable {
         }
         return false
     }
+}
+
+/// Per-tenant statistics: counts per interval kept `retentionDays`; a blocked name is shown to a
+/// tenant's keys only when at least `minClients` distinct clients asked for it in one interval.
+public struct TenantStatsSettings: Sendable, Equatable {
+    public var interval: Double = 300
+    public var retentionDays = 30
+    public var minClients = 10
+    public init() {}
 }

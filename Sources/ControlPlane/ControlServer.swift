@@ -85,6 +85,9 @@ public struct ControlRouter: Sendable {
     public var maxBody = 64 << 20
     /// The policy in force (tenants, explanations); nil when the router runs without one.
     public let policy: (@Sendable () async -> PolicyEngine)?
+    /// A tenant's keys see a blocked name in its statistics only when at least this many
+    /// distinct clients asked for it in one interval.
+    public var statsMinClients = 10
 
     public init(hub: IntelHub, hosted: [HostedEndpoint] = [], policy: (@Sendable () async -> PolicyEngine)? = nil, logger: Logger) {
         self.hub = hub

@@ -27,7 +27,19 @@ public struct PipelineStats: Sendable {
     public var refusedTenant: UInt64 = 0
     /// Blocks by the deciding rule's first category (index = `Category.rawValue`).
     public var blockedByCategory = [UInt64](repeating: 0, count: 32)
+    /// Queries per policy node (public profile or tenant, by index), for per-tenant statistics.
+    /// Grows when a node is first seen (the only allocation, once per node).
+    public var tenantQueries: [UInt64] = []
     public init() {}
+
+    @inline(__always)
+    public mutating func countTenant(_ node: Int) {
+        if node >= tenantQueries.count {
+            guard node >= 0 else { return }
+            tenantQueries.append(contentsOf: repeatElement(0, count: node + 1 - tenantQueries.count))
+        }
+        tenantQueries[node] &+= 1
+    }
 
     @inline(__always)
     public mutating func count(_ transport: TransportKind, _ rcode: Rcode) {
@@ -52,6 +64,8 @@ public struct PipelineStats: Sendable {
         audited = other.audited
         refusedTenant = other.refusedTenant
         for i in blockedByCategory.indices { blockedByCategory[i] = other.blockedByCategory[i] }
+        if tenantQueries.count != other.tenantQueries.count { tenantQueries = [UInt64](repeating: 0, count: other.tenantQueries.count) }
+        for i in tenantQueries.indices { tenantQueries[i] = other.tenantQueries[i] }
     }
 
     public static func + (a: PipelineStats, b: PipelineStats) -> PipelineStats {
@@ -71,6 +85,10 @@ public struct PipelineStats: Sendable {
         s.allowed += b.allowed
         s.audited += b.audited
         for i in s.blockedByCategory.indices { s.blockedByCategory[i] += b.blockedByCategory[i] }
+        if b.tenantQueries.count > s.tenantQueries.count {
+            s.tenantQueries.append(contentsOf: repeatElement(0, count: b.tenantQueries.count - s.tenantQueries.count))
+        }
+        for i in b.tenantQueries.indices { s.tenantQueries[i] &+= b.tenantQueries[i] }
         return s
     }
 }
@@ -91,9 +109,12 @@ public final class StatsBox {
     }
 
     @inline(__always)
-    public func recordHit(ruleID: UInt32, list: UInt16, client: ClientAddress) {
+    public func recordHit(ruleID: UInt32, list: UInt16, client: ClientAddress, tenant: Int = 0, layer: UInt8 = 0, entry: Int = -1) {
         if hits.count < Self.hitCapacity {
-            hits.append(HitRecord(ruleID: ruleID, list: list, client: HitRecord.clientKey(client)))
+            hits.append(
+                HitRecord(
+                    ruleID: ruleID, list: list, client: HitRecord.clientKey(client), tenant: UInt32(truncatingIfNeeded: tenant), layer: layer,
+                    entry: Int32(truncatingIfNeeded: entry)))
         } else {
             hitsDropped &+= 1
         }
@@ -113,11 +134,19 @@ public struct HitRecord: Sendable, Hashable {
     public var ruleID: UInt32
     public var list: UInt16
     public var client: UInt64
+    /// The policy node (public profile or tenant) the query was answered for.
+    public var tenant: UInt32
+    /// Where the deciding rule sits (`PolicyLayer` raw value and entry), to name it later.
+    public var layer: UInt8
+    public var entry: Int32
 
-    public init(ruleID: UInt32, list: UInt16, client: UInt64) {
+    public init(ruleID: UInt32, list: UInt16, client: UInt64, tenant: UInt32 = 0, layer: UInt8 = 0, entry: Int32 = -1) {
         self.ruleID = ruleID
         self.list = list
         self.client = client
+        self.tenant = tenant
+        self.layer = layer
+        self.entry = entry
     }
 
     /// A per-process random key: the hashes mean nothing outside this process.

@@ -322,6 +322,31 @@ public final class PolicyEngine: Sendable {
         }
     }
 
+    /// The trigger of the rule at `layer`/`entry`, if that entry still holds the rule of
+    /// `list` with `ruleID` (a hit recorded under an earlier engine may name a moved entry).
+    public func trigger(layer: UInt8, entry: Int, list: UInt16, ruleID: UInt32) -> String? {
+        guard let l = PolicyLayer(rawValue: layer), entry >= 0 else { return nil }
+        let classID: UInt16
+        switch l {
+        case .names:
+            guard entry < snapshot.names.count else { return nil }
+            classID = snapshot.names.classID[entry]
+        case .deltaNames:
+            guard entry < delta.names.count else { return nil }
+            classID = delta.names.classID[entry]
+        case .prefixes:
+            guard entry < snapshot.prefixes.entries.count else { return nil }
+            classID = snapshot.prefixes.entries[entry].classID
+        case .deltaPrefixes:
+            guard entry < delta.prefixes.entries.count else { return nil }
+            classID = delta.prefixes.entries[entry].classID
+        }
+        guard Int(classID) < classes.count, classes[Int(classID)].list == list else { return nil }
+        let m = PolicyMatch(layer: l, entry: entry, classID: classID, depth: 0)
+        guard self.ruleID(of: m) == ruleID else { return nil }
+        return trigger(of: m)
+    }
+
     /// The rule's trigger as text: `name.`, `*.name.` or a prefix.
     public func trigger(of match: PolicyMatch) -> String {
         switch match.layer {

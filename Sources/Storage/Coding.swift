@@ -289,7 +289,7 @@ enum APIKeyRow {
         let r = RowReader(row: row, table: "api_keys")
         return APIKeyRecord(
             id: try r.value(0), name: try r.value(1), hash: try r.value(2), prefix: try r.value(3), orgID: try r.value(4),
-            role: try r.enumeration(5), createdAt: try r.date(6), lastUsed: try r.optionalDate(7), revoked: try r.value(8), tenant: try r.value(9)
+            role: try r.enumeration(5), createdAt: try r.date(6), lastUsed: try r.optionalDate(7), revoked: try r.value(8), tenant: try r.optional(9)
         )
     }
 }

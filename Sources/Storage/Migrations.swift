@@ -18,6 +18,11 @@ enum Schema {
         migrator.registerMigration("v2") { db in
             try db.execute(sql: "ALTER TABLE api_keys ADD COLUMN tenant TEXT")
         }
+        // Per-tenant statistics: counts per interval, and blocked names with their distinct
+        // client counts (never the clients themselves).
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: v3)
+        }
         return migrator
     }
 
@@ -33,6 +38,26 @@ enum Schema {
             throw StorageError.wrapping(error, "migrating \(path)", as: .open)
         }
     }
+
+    private static let v3 = """
+        CREATE TABLE tenant_stats (
+            bucket REAL NOT NULL,
+            seconds REAL NOT NULL,
+            tenant TEXT NOT NULL,
+            queries INTEGER NOT NULL,
+            blocked INTEGER NOT NULL,
+            by_category TEXT NOT NULL
+        );
+        CREATE INDEX tenant_stats_tenant_bucket ON tenant_stats(tenant, bucket);
+        CREATE TABLE tenant_blocked_names (
+            bucket REAL NOT NULL,
+            tenant TEXT NOT NULL,
+            name TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            clients INTEGER NOT NULL
+        );
+        CREATE INDEX tenant_blocked_names_tenant_bucket ON tenant_blocked_names(tenant, bucket);
+        """
 
     private static let v1 = """
         CREATE TABLE organisations (

@@ -118,6 +118,58 @@ public protocol IntelStore: Sendable {
     var audit: any AuditRepository { get }
     var keys: any APIKeyRepository { get }
     var events: any EventRepository { get }
+    var tenantStats: any TenantStatsRepository { get }
+}
+
+/// One interval of one tenant's traffic.
+public struct TenantStatsRecord: Sendable, Equatable, Codable {
+    /// Start of the interval and its length.
+    public var bucket: Date
+    public var seconds: Double
+    public var tenant: String
+    public var queries: Int
+    public var blocked: Int
+    /// Blocks by category name.
+    public var byCategory: [String: Int]
+
+    public init(bucket: Date, seconds: Double, tenant: String, queries: Int, blocked: Int, byCategory: [String: Int]) {
+        self.bucket = bucket
+        self.seconds = seconds
+        self.tenant = tenant
+        self.queries = queries
+        self.blocked = blocked
+        self.byCategory = byCategory
+    }
+}
+
+/// A blocked name of one tenant: how often, and by how many distinct clients (in one interval,
+/// or at most in any one interval of a range).
+public struct TenantBlockedName: Sendable, Equatable, Codable {
+    public var bucket: Date
+    public var tenant: String
+    public var name: String
+    public var count: Int
+    public var clients: Int
+
+    public init(bucket: Date, tenant: String, name: String, count: Int, clients: Int) {
+        self.bucket = bucket
+        self.tenant = tenant
+        self.name = name
+        self.count = count
+        self.clients = clients
+    }
+}
+
+public protocol TenantStatsRepository: Sendable {
+    func record(_ stats: [TenantStatsRecord], names: [TenantBlockedName]) async throws(StorageError)
+    /// Intervals of `tenant` starting in `from..<to`, oldest first.
+    func series(tenant: String, from: Date, to: Date) async throws(StorageError) -> [TenantStatsRecord]
+    /// The most blocked names of `tenant` in `from..<to` whose distinct clients reached
+    /// `minClients` in at least one interval (distinct clients cannot be added up across
+    /// intervals; the largest is a lower bound).
+    func topBlocked(tenant: String, from: Date, to: Date, minClients: Int, limit: Int) async throws(StorageError) -> [TenantBlockedName]
+    /// Deletes what is older than `before`; returns the rows deleted.
+    func prune(before: Date) async throws(StorageError) -> Int
 }
 
 /// The one error type of the Storage module.

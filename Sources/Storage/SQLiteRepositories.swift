@@ -301,3 +301,69 @@ struct SQLiteEventRepository: EventRepository {
         }
     }
 }
+
+/// Per-tenant statistics in SQLite.
+struct SQLiteTenantStatsRepository: TenantStatsRepository {
+    let store: SQLiteStore
+
+    func record(_ stats: [TenantStatsRecord], names: [TenantBlockedName]) async throws(StorageError) {
+        guard !stats.isEmpty || !names.isEmpty else { return }
+        try await store.write("recording tenant statistics") { db in
+            for s in stats {
+                let cats = String(decoding: (try? JSONEncoder().encode(s.byCategory)) ?? Data("{}".utf8), as: UTF8.self)
+                try db.execute(
+                    sql: "INSERT INTO tenant_stats (bucket, seconds, tenant, queries, blocked, by_category) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [SQLDate.encode(s.bucket), s.seconds, s.tenant, s.queries, s.blocked, cats])
+            }
+            for n in names {
+                try db.execute(
+                    sql: "INSERT INTO tenant_blocked_names (bucket, tenant, name, count, clients) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [SQLDate.encode(n.bucket), n.tenant, n.name, n.count, n.clients])
+            }
+        }
+    }
+
+    func series(tenant: String, from: Date, to: Date) async throws(StorageError) -> [TenantStatsRecord] {
+        try await store.read("reading tenant statistics") { db in
+            try db.fetch(
+                "SELECT bucket, seconds, tenant, queries, blocked, by_category FROM tenant_stats WHERE tenant = ? AND bucket >= ? AND bucket < ? ORDER BY bucket",
+                [tenant, SQLDate.encode(from), SQLDate.encode(to)]
+            ) { row throws(StorageError) in
+                let r = RowReader(row: row, table: "tenant_stats")
+                let text: String = try r.value(5)
+                guard let cats = try? JSONDecoder().decode([String: Int].self, from: Data(text.utf8)) else {
+                    throw StorageError(.corrupt, "tenant_stats.by_category is not a JSON object of counts")
+                }
+                return TenantStatsRecord(
+                    bucket: try r.date(0), seconds: try r.value(1), tenant: try r.value(2), queries: try r.value(3), blocked: try r.value(4),
+                    byCategory: cats)
+            }
+        }
+    }
+
+    func topBlocked(tenant: String, from: Date, to: Date, minClients: Int, limit: Int) async throws(StorageError) -> [TenantBlockedName] {
+        try await store.read("reading a tenant's blocked names") { db in
+            try db.fetch(
+                """
+                SELECT MIN(bucket), tenant, name, SUM(count), MAX(clients) FROM tenant_blocked_names
+                WHERE tenant = ? AND bucket >= ? AND bucket < ? GROUP BY name HAVING MAX(clients) >= ?
+                ORDER BY SUM(count) DESC, name LIMIT ?
+                """,
+                [tenant, SQLDate.encode(from), SQLDate.encode(to), minClients, limit]
+            ) { row throws(StorageError) in
+                let r = RowReader(row: row, table: "tenant_blocked_names")
+                return TenantBlockedName(bucket: try r.date(0), tenant: try r.value(1), name: try r.value(2), count: try r.value(3), clients: try r.value(4))
+            }
+        }
+    }
+
+    func prune(before: Date) async throws(StorageError) -> Int {
+        try await store.write("pruning tenant statistics") { db in
+            try db.execute(sql: "DELETE FROM tenant_stats WHERE bucket < ?", arguments: [SQLDate.encode(before)])
+            var n = db.changesCount
+            try db.execute(sql: "DELETE FROM tenant_blocked_names WHERE bucket < ?", arguments: [SQLDate.encode(before)])
+            n += db.changesCount
+            return n
+        }
+    }
+}

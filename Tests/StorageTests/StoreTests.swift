@@ -13,7 +13,7 @@ import Testing
             let tables = try await store.pool.read { db in
                 try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
             }
-            #expect(tables == ["api_keys", "audit_log", "events", "grdb_migrations", "indicators", "organisations", "sightings", "sources"])
+            #expect(tables == ["api_keys", "audit_log", "events", "grdb_migrations", "indicators", "organisations", "sightings", "sources", "tenant_blocked_names", "tenant_stats"])
             let mode = try await store.pool.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
             #expect(mode == "wal")
             let foreignKeys = try await store.pool.read { try Bool.fetchOne($0, sql: "PRAGMA foreign_keys") }
@@ -24,8 +24,37 @@ import Testing
         }
         let reopened = try SQLiteStore(path: path)
         let applied = try await reopened.pool.read { try Schema.migrator.appliedMigrations($0) }
-        #expect(applied == ["v1", "v2"])
+        #expect(applied == ["v1", "v2", "v3"])
         #expect(try await reopened.sources.get(name: "feed")?.type == "freetext")
+    }
+
+    @Test func tenantStatisticsKeepCountsNotClients() async throws {
+        let directory = TemporaryDirectory()
+        let store = try SQLiteStore(path: directory.path("intel.sqlite"))
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        var rows: [TenantStatsRecord] = []
+        var names: [TenantBlockedName] = []
+        for i in 0..<3 {
+            let b = t0.addingTimeInterval(Double(i) * 300)
+            rows.append(TenantStatsRecord(bucket: b, seconds: 300, tenant: "town", queries: 100 + i, blocked: 5, byCategory: ["phishing": 5]))
+            names.append(TenantBlockedName(bucket: b, tenant: "town", name: "phish.example.", count: 4, clients: 3 + i * 4))
+            names.append(TenantBlockedName(bucket: b, tenant: "town", name: "rare.example.", count: 1, clients: 1))
+        }
+        rows.append(TenantStatsRecord(bucket: t0, seconds: 300, tenant: "other", queries: 7, blocked: 0, byCategory: [:]))
+        try await store.tenantStats.record(rows, names: names)
+        let series = try await store.tenantStats.series(tenant: "town", from: t0, to: t0.addingTimeInterval(900))
+        #expect(series.map(\.queries) == [100, 101, 102])
+        #expect(series.first?.byCategory == ["phishing": 5])
+        // k = 10: phish.example reached 11 distinct clients in its busiest interval; rare never.
+        let top = try await store.tenantStats.topBlocked(tenant: "town", from: t0, to: t0.addingTimeInterval(900), minClients: 10, limit: 10)
+        #expect(top.map(\.name) == ["phish.example."])
+        #expect(top.first?.count == 12 && top.first?.clients == 11)
+        let all = try await store.tenantStats.topBlocked(tenant: "town", from: t0, to: t0.addingTimeInterval(900), minClients: 1, limit: 10)
+        #expect(all.map(\.name) == ["phish.example.", "rare.example."])
+        // Retention: everything before the second interval goes.
+        let deleted = try await store.tenantStats.prune(before: t0.addingTimeInterval(300))
+        #expect(deleted == 4)
+        #expect(try await store.tenantStats.series(tenant: "town", from: t0, to: t0.addingTimeInterval(900)).count == 2)
     }
 
     /// A database of the first version (keys without a tenant) is migrated in place: its keys

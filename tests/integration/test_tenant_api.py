@@ -35,9 +35,10 @@ CONFIG = f"""
 tenants:
   - {{name: gov, categories: [threats], overridable: [ads-tracking]}}
   - {{name: ministry-a, parent: gov, categories: [adult]}}
-  - {{name: agency-a, parent: ministry-a, block: [secret-a.example], networks: [10.1.0.0/16], token: tok-a, block-page: "A's block page"}}
+  - {{name: agency-a, parent: ministry-a, block: [secret-a.example, lonely-a.example], networks: [10.1.0.0/16, 127.0.7.0/24], token: tok-a, block-page: "A's block page"}}
   - {{name: ministry-b, parent: gov, categories: [gambling]}}
   - {{name: agency-b, parent: ministry-b, block: [secret-b.example], networks: [10.2.0.0/16], token: tok-b, block-page: "B's block page"}}
+stats: {{interval: 1, min-clients: 2}}
 intel:
   keys:
     - {{name: global, org: CERT, role: admin, key: "{GLOBAL}"}}
@@ -83,8 +84,8 @@ def test_tenant_keys_see_their_subtree_only(api):
     status, raw = call(base, "GET", "/api/v1/tenants/agency-a", ADMIN_A)
     t = json.loads(raw)
     assert status == 200 and t["path"] == ["gov", "ministry-a", "agency-a"]
-    assert t["token"] == "tok-a" and t["networks"] == ["10.1.0.0/16"] and t["blockPage"] == "A's block page"
-    assert set(t["effectiveCategories"]) >= {"adult", "malware"} and t["block"] == ["secret-a.example"] and t["ownLists"] == []
+    assert t["token"] == "tok-a" and t["networks"] == ["10.1.0.0/16", "127.0.7.0/24"] and t["blockPage"] == "A's block page"
+    assert set(t["effectiveCategories"]) >= {"adult", "malware"} and t["block"] == ["secret-a.example", "lonely-a.example"] and t["ownLists"] == []
     # A viewer of the agency sees the agency, not its parent, and no token.
     status, raw = call(base, "GET", "/api/v1/tenants/agency-a", VIEWER_A)
     assert status == 200 and json.loads(raw)["token"] is None
@@ -148,3 +149,45 @@ def test_isolation_over_every_operation_of_the_spec(api):
     # B's own admin does see B: the markers above are real.
     status, raw = call(base, "GET", "/api/v1/tenants/agency-b", ADMIN_B)
     assert status == 200 and "tok-b" in raw and "10.2.0.0/16" in raw
+
+
+def test_tenant_statistics_count_and_keep_rare_names_from_tenant_keys(api):
+    import time
+
+    import dns.message
+    import dns.query
+    import dns.rcode
+
+    b, base = api
+
+    def ask(name: str, source: str) -> int:
+        q = dns.message.make_query(name, "A")
+        return dns.query.udp(q, LOOPBACK, port=b.port, source=source, timeout=5).rcode()
+
+    for source, name, times in (("127.0.7.1", "x.secret-a.example", 3), ("127.0.7.2", "secret-a.example", 2), ("127.0.7.1", "lonely-a.example", 1)):
+        for _ in range(times):
+            assert ask(name, source) == dns.rcode.NXDOMAIN
+    deadline = time.monotonic() + 15
+    while True:
+        status, raw = call(base, "GET", "/api/v1/tenants/agency-a/stats", VIEWER_A)
+        assert status == 200, raw
+        s = json.loads(raw)
+        if s["totals"]["blocked"] >= 6 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert s["tenant"] == "agency-a" and s["minClients"] == 2
+    assert s["totals"]["queries"] == 6 and s["totals"]["blocked"] == 6
+    assert s["totals"]["byCategory"] == {"custom": 6}
+    assert sum(i["queries"] for i in s["series"]) == 6
+    # The tenant's own key sees only names asked by at least 2 distinct clients.
+    assert s["topBlocked"] == [{"name": "secret-a.example.", "count": 5, "clients": 2}]
+    # A key of the whole service sees every name.
+    status, raw = call(base, "GET", "/api/v1/tenants/agency-a/stats", GLOBAL)
+    top = {t["name"]: (t["count"], t["clients"]) for t in json.loads(raw)["topBlocked"]}
+    assert top == {"secret-a.example.": (5, 2), "lonely-a.example.": (1, 1)}
+    # A range before the traffic is empty; a bad range is a 400.
+    status, raw = call(base, "GET", "/api/v1/tenants/agency-a/stats?since=0&until=1000", GLOBAL)
+    assert status == 200 and json.loads(raw)["totals"]["queries"] == 0
+    assert call(base, "GET", "/api/v1/tenants/agency-a/stats?since=tomorrow", GLOBAL)[0] == 400
+    # Another subtree's admin cannot read them.
+    assert call(base, "GET", "/api/v1/tenants/agency-a/stats", ADMIN_B)[0] == 404

@@ -74,6 +74,7 @@ public final class IdentifyTenantStage: QueryStage {
             let node = tree.node(token: token)
             guard node >= 0 else { return refuse(ctx, "unknown tenant token") }
             ctx.tenant = node
+            stats?.stats.countTenant(node)
             return .next
         }
         if tree.identifiesClients {
@@ -88,12 +89,14 @@ public final class IdentifyTenantStage: QueryStage {
             }
             if node >= 0 {
                 ctx.tenant = node
+                stats?.stats.countTenant(node)
                 return .next
             }
         }
         let l = ctx.listener
         if l >= 0 && l < policy.tenantOnly.count && policy.tenantOnly[l] { return refuse(ctx, "not a client of this service") }
         ctx.tenant = policy.profile(listener: l)
+        stats?.stats.countTenant(ctx.tenant)
         return .next
     }
 
@@ -197,7 +200,9 @@ public enum PolicyAnswers {
         if let c = list.categories.intersection(engine.categories(of: ctx.tenant)).first ?? list.categories.first {
             stats.stats.blockedByCategory[Int(c.rawValue)] += 1
         }
-        stats.recordHit(ruleID: engine.ruleID(of: match), list: engine.ruleClass(of: match).list, client: ctx.client)
+        stats.recordHit(
+            ruleID: engine.ruleID(of: match), list: engine.ruleClass(of: match).list, client: ctx.client, tenant: ctx.tenant,
+            layer: match.layer.rawValue, entry: match.entry)
         let ede = engine.extendedError(for: match, profile: ctx.tenant)
         let kind = engine.ruleClass(of: match).kind
         if kind != .localData, ctx.scan.outcome == .query {
