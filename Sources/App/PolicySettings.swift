@@ -171,17 +171,7 @@ public struct PolicySettings: Sendable {
                 index = p.profiles.count - 1
             }
             var profile = p.profiles[index!]
-            if let cats = r.categories {
-                profile.categories = []
-                for c in cats {
-                    if c == "threats" {
-                        profile.categories.formUnion(.threats)
-                        continue
-                    }
-                    guard let cat = Category(name: c) else { throw AppError(.config, "\(where_): unknown category '\(c)'") }
-                    profile.categories.insert(CategorySet(cat))
-                }
-            }
+            if let cats = r.categories { profile.categories = try parseCategories(cats, at: "\(where_).categories") }
             if let a = r.action {
                 guard let action = BlockAction(rawValue: a) else {
                     throw AppError(.config, "\(where_): action: \(BlockAction.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -141,17 +141,8 @@ public struct RPZSettings: Sendable {
             guard let nameText = entry["name"]?.scalar, let apex = try? Name(nameText.hasSuffix(".") ? nameText : nameText + "."), !apex.isRoot else {
                 throw AppError(.config, "\(path).name: a zone name is required")
             }
-            var categories = CategorySet()
-            for c in value("categories")?.strings ?? Policy.Category.allCases.map(\.description) {
-                if c == "threats" {
-                    categories.formUnion(.threats)
-                    continue
-                }
-                guard let cat = Policy.Category(name: c) else {
-                    throw AppError(.config, "\(path).categories: unknown category '\(c)' (known: \(PolicySettings.categoryNames))")
-                }
-                categories.insert(CategorySet(cat))
-            }
+            let categories = try PolicySettings.parseCategories(
+                value("categories")?.strings ?? Policy.Category.allCases.map(\.description), at: "\(path).categories")
             var z = RPZZoneConfig(apex: apex, categories: categories, lists: entry["lists"]?.strings)
             z.excludedLists = entry["exclude-lists"]?.strings ?? []
             if let p = entry["profile"]?.scalar {
