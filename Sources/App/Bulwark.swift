@@ -67,7 +67,6 @@ public enum Bulwark {
                 settings.listenerProfiles = usable.map { settings.listenerProfiles[$0] }
             }
         }
-        let (dns, policy, rpz) = try await startPolicy(settings, logger: logger)
         // The threat-intel hub: its store opens (and migrates) before anything listens.
         let store: SQLiteStore
         do {
@@ -75,6 +74,19 @@ public enum Bulwark {
         } catch {
             throw AppError(.startup, "intel database \(settings.intel.databasePath): \(error)")
         }
+        // Tenants made through the API join the file's before the first build.
+        do {
+            let specs = try await store.tenants.all()
+            let entries = try await store.tenants.entries()
+            if !specs.isEmpty || !entries.isEmpty {
+                settings.policy = try TenantAdmin.policySettings(settings.raw, specs, entries)
+                logger.info("tenants from the database", metadata: ["tenants": "\(specs.count)", "entries": "\(entries.count)"])
+            }
+        } catch {
+            // Kept in the database; the file's tenants serve until the conflict is fixed.
+            logger.error("tenants made through the API do not fit the configuration; serving without them", metadata: ["error": "\(error)"])
+        }
+        let (dns, policy, rpz) = try await startPolicy(settings, logger: logger)
         let hub: IntelHub
         do {
             hub = try IntelHub(settings: settings.intel, store: store, logger: logger)
@@ -89,7 +101,8 @@ public enum Bulwark {
             services.append(DoHServer(settings: doh, dns: dns, listenerBase: settings.listen.count + (settings.dot?.listen.count ?? 0), logger: logger))
         }
         if let m = settings.metrics {
-            services.append(ControlServer(address: m, dns: dns, policy: policy, hub: hub, rpz: rpz?.publisher, logger: logger))
+            let admin = TenantAdmin(raw: settings.raw, store: store, policy: policy, logger: logger)
+            services.append(ControlServer(address: m, dns: dns, policy: policy, hub: hub, rpz: rpz?.publisher, tenantAdmin: admin, logger: logger))
         }
         let group = ServiceGroup(
             configuration: .init(

@@ -161,7 +161,7 @@ extension IntelSettings {
             guard let org = k["org"], !org.isEmpty else { throw AppError(.config, "\(path): org is required") }
             // "viewer" is the tenant administrators' word for a reader.
             guard let role = APIRole(rawValue: k["role"] == "viewer" ? "reader" : (k["role"] ?? "sync")) else {
-                throw AppError(.config, "\(path).role: admin, sync, reader (viewer)")
+                throw AppError(.config, "\(path).role: admin, sync, analyst, reader (viewer)")
             }
             let hash: String
             let prefix: String

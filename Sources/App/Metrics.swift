@@ -159,11 +159,16 @@ public final class ControlServer: Service, Sendable {
     let address: SocketAddress
     let dns: DNSServer
     let policy: PolicyService?
+    let tenantAdmin: (any TenantAdministration)?
     let hub: IntelHub
     let rpz: RPZPublisher?
     let logger: Logger
 
-    public init(address: SocketAddress, dns: DNSServer, policy: PolicyService? = nil, hub: IntelHub, rpz: RPZPublisher? = nil, logger: Logger) {
+    public init(
+        address: SocketAddress, dns: DNSServer, policy: PolicyService? = nil, hub: IntelHub, rpz: RPZPublisher? = nil,
+        tenantAdmin: (any TenantAdministration)? = nil, logger: Logger
+    ) {
+        self.tenantAdmin = tenantAdmin
         self.address = address
         self.dns = dns
         self.policy = policy
@@ -226,6 +231,7 @@ public final class ControlServer: Service, Sendable {
         if let p = self.policy { engine = { await p.engine } }
         var control = ControlRouter(hub: hub, hosted: endpoints(), policy: engine, logger: logger)
         control.statsMinClients = dns.settings.stats.minClients
+        control.tenantAdmin = tenantAdmin
         let router = control.build()
         let host = address.ipAddress ?? "127.0.0.1"
         let port = address.port ?? 8053

@@ -25,8 +25,9 @@ public struct PolicyStatus: Sendable {
 /// is due or SIGHUP arrives, applies single-rule changes through the delta, publishes every new
 /// engine to the data plane and persists it. Builds run here, never on an event loop.
 public actor PolicyService: Service {
-    let settings: PolicySettings
-    let loader: PolicyLoader
+    var settings: PolicySettings
+    var loader: PolicyLoader
+    let dataDirectory: String
     let logger: Logger
     let publish: @Sendable (PolicyEngine) -> Void
     public private(set) var engine: PolicyEngine
@@ -69,6 +70,7 @@ public actor PolicyService: Service {
         for st in statuses { self.statuses[st.name] = st }
         self.settings = settings
         self.loader = PolicyLoader(settings: settings, dataDirectory: dataDirectory)
+        self.dataDirectory = dataDirectory
         self.logger = logger
         self.publish = publish
         self.engine = initial
@@ -384,6 +386,15 @@ public actor PolicyService: Service {
         install(next)
         persistPending = true
         return next.generation
+    }
+
+    /// New policy settings with the same sources and public profiles and other tenants (made
+    /// or changed through the API): a build with the sources as they are (no fetch), installed
+    /// before this returns.
+    public func replaceTenants(_ next: PolicySettings) async {
+        settings = next
+        loader = PolicyLoader(settings: next, dataDirectory: dataDirectory)
+        await rebuild(client: nil, due: [], reason: "tenants changed")
     }
 
     public func reload() async {

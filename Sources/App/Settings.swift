@@ -45,6 +45,8 @@ public struct Settings: Sendable {
     public var designatedResolvers: [RData] = []
     /// Profile index per entry of `listen`.
     public var listenerProfiles: [Int] = []
+    /// The configuration as written (tenants made through the API are validated with it).
+    public var raw = RawConfig()
     /// Per-tenant statistics (`stats.*`).
     public var stats = TenantStatsSettings()
     /// Per listener (plain, then DoT, then DoH): serves known tenants only.
@@ -181,6 +183,7 @@ public struct Settings: Sendable {
         settings.policy = policy
         settings.listenerProfiles = listenerProfiles
         settings.tenantOnlyListeners = tenantOnly
+        settings.raw = raw
         if let v = raw.statsInterval {
             guard (1...86400).contains(v) else { throw AppError(.config, "stats.interval: 1 to 86400 seconds") }
             settings.stats.interval = Double(v)

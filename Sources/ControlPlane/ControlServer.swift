@@ -88,6 +88,8 @@ public struct ControlRouter: Sendable {
     /// A tenant's keys see a blocked name in its statistics only when at least this many
     /// distinct clients asked for it in one interval.
     public var statsMinClients = 10
+    /// Changes tenants made through the API (nil: the tree is read only).
+    public var tenantAdmin: (any TenantAdministration)?
 
     public init(hub: IntelHub, hosted: [HostedEndpoint] = [], policy: (@Sendable () async -> PolicyEngine)? = nil, logger: Logger) {
         self.hub = hub

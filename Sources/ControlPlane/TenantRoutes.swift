@@ -32,6 +32,53 @@ struct TenantView: Encodable {
     var children: [String]
 }
 
+/// What the API needs to change tenants: the composition root validates a new set of managed
+/// tenants and entries together with the configured ones, stores it and installs the policy.
+public protocol TenantAdministration: Sendable {
+    /// Tenants of the configuration file (read only through the API).
+    var configured: Set<String> { get }
+    /// Applies `change` to the managed tenants and entries, one change at a time; throws (and
+    /// changes nothing) when the result is not a valid tree. Returns once the policy is built.
+    func update(_ change: @Sendable (inout [TenantSpec], inout [ManagedEntry]) throws -> Void) async throws
+}
+
+/// A tenant as the API takes it (POST creates, PATCH changes the fields given).
+struct TenantBody: Decodable {
+    var name: String?
+    var parent: String?
+    var categories: [String]?
+    var overridable: [String]?
+    var blockLists: [String]?
+    var allowLists: [String]?
+    var action: String?
+    var blockPage: String?
+    var logQueries: Bool?
+    var networks: [String]?
+    var token: String?
+
+    func apply(to s: inout TenantSpec) {
+        if let parent { s.parent = parent }
+        if let categories { s.categories = categories }
+        if let overridable { s.overridable = overridable }
+        if let blockLists { s.blockLists = blockLists }
+        if let allowLists { s.allowLists = allowLists }
+        if let action { s.action = action }
+        if let blockPage { s.blockPage = blockPage }
+        if let logQueries { s.logQueries = logQueries }
+        if let networks { s.networks = networks }
+        if let token { s.token = token }
+    }
+}
+
+/// One audit log entry as the API shows it.
+struct AuditView: Encodable {
+    var time: String
+    var actor: String
+    var action: String
+    var target: String?
+    var detail: String?
+}
+
 /// A tenant's statistics as the API shows them.
 struct TenantStatsView: Encodable {
     struct Interval: Encodable {
@@ -81,6 +128,7 @@ extension ControlRouter {
             return Self.json(.ok, Self.view(node, engine, caller: c))
         }
         addTenantStats(api, policy: policy)
+        addTenantChanges(api, policy: policy)
         api.get("/tenants/:tenant/explain") { req, ctx in
             let c = try await caller(req)
             let engine = await policy()
@@ -122,6 +170,177 @@ extension ControlRouter {
                         .init(time: iso.string(from: $0.bucket), seconds: $0.seconds, queries: $0.queries, blocked: $0.blocked, byCategory: $0.byCategory)
                     },
                     topBlocked: top.map { .init(name: $0.name, count: $0.count, clients: $0.clients) }))
+        }
+    }
+
+    /// Creating, changing and deleting tenants, and their entries: an admin key in its subtree
+    /// (not its own tenant's place in the tree), an analyst key the entries; every change in
+    /// the audit log.
+    func addTenantChanges(_ api: RouterGroup<ControlContext>, policy: @escaping @Sendable () async -> PolicyEngine) {
+        let admin = tenantAdmin
+        let store = hub.store
+        @Sendable func audit(_ c: IntelCaller, _ action: String, _ tenant: String, _ detail: String) async {
+            try? await store.audit.append(AuditRecord(actor: "key:\(c.keyName)", orgID: c.org.id, action: action, target: "tenant:\(tenant)", detail: detail))
+        }
+        @Sendable func administration() throws -> any TenantAdministration {
+            guard let admin else { throw ControlError(.forbidden, "tenants cannot be changed on this server") }
+            return admin
+        }
+        @Sendable func decode(_ data: Data) throws -> TenantBody {
+            do {
+                return try JSONDecoder().decode(TenantBody.self, from: data)
+            } catch {
+                throw ControlError(.badRequest, "expected a tenant object ({\"name\": …, \"parent\": …, \"categories\": […], …}): \(error)")
+            }
+        }
+        @Sendable func apply(_ admin: any TenantAdministration, _ change: @escaping @Sendable (inout [TenantSpec], inout [ManagedEntry]) throws -> Void) async throws {
+            do {
+                try await admin.update(change)
+            } catch let e as ControlError {
+                throw e
+            } catch {
+                throw ControlError(.badRequest, "\(error)")
+            }
+        }
+        api.post("/tenants") { req, _ in
+            let c = try await caller(req)
+            guard c.role == .admin else { throw ControlError(.forbidden, "only an admin key can create tenants") }
+            let admin = try administration()
+            let data = try await body(req)
+            let b = try decode(data)
+            guard let name = b.name, !name.isEmpty else { throw ControlError(.badRequest, "name is required") }
+            let engine = await policy()
+            if let t = c.tenant {
+                // Under the key's own subtree only.
+                guard let parent = b.parent else { throw ControlError(.badRequest, "parent is required (a tenant in the subtree of \(t))") }
+                _ = try Self.node(parent, caller: c, engine)
+            } else if let parent = b.parent, engine.profileIndex(named: parent) == nil {
+                throw ControlError(.badRequest, "parent: no tenant or profile named '\(parent)'")
+            }
+            var made = TenantSpec(name: name)
+            b.apply(to: &made)
+            let spec = made
+            try await apply(admin) { specs, _ in
+                guard !specs.contains(where: { $0.name == name }) else { throw ControlError(.conflict, "a tenant named '\(name)' exists") }
+                specs.append(spec)
+            }
+            await audit(c, "tenant.create", name, String(decoding: data, as: UTF8.self))
+            let after = await policy()
+            guard let n = after.profileIndex(named: name) else { throw ControlError(.internalServerError, "the tenant was stored but is not in the policy yet") }
+            return Self.json(.created, Self.view(n, after, caller: c))
+        }
+        api.patch("/tenants/:tenant") { req, ctx in
+            let c = try await caller(req)
+            guard c.role == .admin else { throw ControlError(.forbidden, "only an admin key can change tenants") }
+            let admin = try administration()
+            let engine = await policy()
+            let name = try ctx.parameters.require("tenant")
+            _ = try Self.node(name, caller: c, engine)
+            guard !admin.configured.contains(name) else { throw ControlError(.conflict, "tenant \(name) is defined in the configuration file") }
+            let data = try await body(req)
+            let b = try decode(data)
+            if b.name != nil && b.name != name { throw ControlError(.badRequest, "a tenant cannot be renamed") }
+            if let parent = b.parent {
+                guard name != c.tenant else { throw ControlError(.forbidden, "a key cannot move its own tenant") }
+                _ = try Self.node(parent, caller: c, engine)
+            }
+            try await apply(admin) { specs, _ in
+                guard let i = specs.firstIndex(where: { $0.name == name }) else { throw ControlError(.notFound, "no such tenant among those this key may see") }
+                b.apply(to: &specs[i])
+            }
+            await audit(c, "tenant.update", name, String(decoding: data, as: UTF8.self))
+            let after = await policy()
+            guard let n = after.profileIndex(named: name) else { throw ControlError(.internalServerError, "the tenant is not in the policy") }
+            return Self.json(.ok, Self.view(n, after, caller: c))
+        }
+        api.delete("/tenants/:tenant") { req, ctx in
+            let c = try await caller(req)
+            guard c.role == .admin else { throw ControlError(.forbidden, "only an admin key can delete tenants") }
+            let admin = try administration()
+            let engine = await policy()
+            let name = try ctx.parameters.require("tenant")
+            let n = try Self.node(name, caller: c, engine)
+            guard name != c.tenant else { throw ControlError(.forbidden, "a key cannot delete its own tenant") }
+            guard !admin.configured.contains(name) else { throw ControlError(.conflict, "tenant \(name) is defined in the configuration file") }
+            guard !engine.profiles.indices.contains(where: { Int(engine.tree.parent[$0]) == n }) else {
+                throw ControlError(.conflict, "tenant \(name) has tenants below it: delete or move them first")
+            }
+            try await apply(admin) { specs, entries in
+                specs.removeAll { $0.name == name }
+                entries.removeAll { $0.tenant == name }
+            }
+            await audit(c, "tenant.delete", name, "")
+            return Self.json(.ok, ["deleted": name])
+        }
+        api.post("/tenants/:tenant/entries") { req, ctx in
+            let c = try await caller(req)
+            guard c.role == .admin || c.role == .analyst else { throw ControlError(.forbidden, "only an admin or analyst key can add entries") }
+            let admin = try administration()
+            let engine = await policy()
+            let tenant = try ctx.parameters.require("tenant")
+            _ = try Self.node(tenant, caller: c, engine)
+            struct Entry: Decodable {
+                var name: String
+                var action: String?
+            }
+            let e: Entry
+            do {
+                e = try JSONDecoder().decode(Entry.self, from: try await body(req))
+            } catch {
+                throw ControlError(.badRequest, "expected {\"name\": …, \"action\": \"block\" or \"allow\"}")
+            }
+            let action = e.action ?? "block"
+            guard action == "block" || action == "allow" else { throw ControlError(.badRequest, "action: block or allow") }
+            let bare = e.name.hasPrefix("*.") ? String(e.name.dropFirst(2)) : e.name
+            guard !bare.isEmpty, (try? Name(bare)) != nil else { throw ControlError(.badRequest, "'\(e.name)' is not a domain name") }
+            let entry = ManagedEntry(tenant: tenant, name: e.name.lowercased(), action: action, createdBy: "key:\(c.keyName)")
+            try await apply(admin) { _, entries in
+                guard !entries.contains(where: { $0.tenant == tenant && $0.name == entry.name && $0.action == action }) else {
+                    throw ControlError(.conflict, "\(entry.name) is already a \(action) entry of \(tenant)")
+                }
+                entries.append(entry)
+            }
+            await audit(c, "tenant.entry.add", tenant, "\(action) \(entry.name)")
+            return Self.json(.created, ["tenant": tenant, "name": entry.name, "action": action])
+        }
+        api.delete("/tenants/:tenant/entries") { req, ctx in
+            let c = try await caller(req)
+            guard c.role == .admin || c.role == .analyst else { throw ControlError(.forbidden, "only an admin or analyst key can remove entries") }
+            let admin = try administration()
+            let engine = await policy()
+            let tenant = try ctx.parameters.require("tenant")
+            _ = try Self.node(tenant, caller: c, engine)
+            guard let name = req.uri.queryParameters.get("name").map({ String($0).lowercased() }) else { throw ControlError(.badRequest, "name is required") }
+            let action = req.uri.queryParameters.get("action").map { String($0) } ?? "block"
+            try await apply(admin) { _, entries in
+                guard let i = entries.firstIndex(where: { $0.tenant == tenant && $0.name == name && $0.action == action }) else {
+                    throw ControlError(.notFound, "\(name) is not a \(action) entry added to \(tenant) through the API")
+                }
+                entries.remove(at: i)
+            }
+            await audit(c, "tenant.entry.remove", tenant, "\(action) \(name)")
+            return Self.json(.ok, ["tenant": tenant, "name": name, "action": action, "removed": "true"])
+        }
+        api.get("/audit") { req, _ in
+            let c = try await caller(req)
+            let engine = await policy()
+            let limit = req.uri.queryParameters.get("limit").flatMap { Int(String($0)) } ?? 100
+            guard (1...10_000).contains(limit) else { throw ControlError(.badRequest, "limit: 1 to 10000") }
+            let all = try await store.audit.recent(limit: c.tenant == nil ? limit : 10_000, orgID: nil)
+            // A tenant's key: the changes to tenants of its subtree.
+            let visible = all.filter { r in
+                guard c.tenant != nil else { return true }
+                guard let t = r.target, t.hasPrefix("tenant:"), let n = engine.profileIndex(named: String(t.dropFirst(7))) else { return false }
+                return Self.sees(c, node: n, engine)
+            }.prefix(limit)
+            let iso = ISO8601DateFormatter()
+            return Self.json(
+                .ok,
+                [
+                    "entries": visible.map {
+                        AuditView(time: iso.string(from: $0.time), actor: $0.actor, action: $0.action, target: $0.target, detail: $0.detail)
+                    }
+                ])
         }
     }
 

@@ -57,6 +57,24 @@ enum Schema {
             clients INTEGER NOT NULL
         );
         CREATE INDEX tenant_blocked_names_tenant_bucket ON tenant_blocked_names(tenant, bucket);
+
+        -- Tenants made through the API (those of the config file are not stored), and entries
+        -- added to any tenant through the API.
+        CREATE TABLE managed_tenants (
+            name TEXT PRIMARY KEY,
+            spec TEXT NOT NULL,
+            updated_by TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE managed_entries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            tenant TEXT NOT NULL,
+            name TEXT NOT NULL,
+            action TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            UNIQUE (tenant, name, action)
+        );
         """
 
     private static let v1 = """

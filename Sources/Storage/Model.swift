@@ -251,8 +251,11 @@ public enum APIRole: String, Sendable, Codable, CaseIterable {
     case admin
     /// Push events and sightings (MISP sync user), read its own organisation's data.
     case sync
-    /// Read only.
+    /// Read only (a tenant's "viewer").
     case reader
+    /// Adds indicators (a key of the whole service) or a tenant's own block and allow entries
+    /// (a key bound to a tenant), in its subtree.
+    case analyst
 }
 
 /// An API key: only its SHA-256 is stored.

@@ -119,6 +119,57 @@ public protocol IntelStore: Sendable {
     var keys: any APIKeyRepository { get }
     var events: any EventRepository { get }
     var tenantStats: any TenantStatsRepository { get }
+    var tenants: any TenantRepository { get }
+}
+
+/// A tenant made through the API, as stored (the fields of a `tenants:` entry of the config).
+public struct TenantSpec: Sendable, Equatable, Codable {
+    public var name: String
+    public var parent: String?
+    public var categories: [String]?
+    public var overridable: [String]?
+    public var blockLists: [String]?
+    public var allowLists: [String]?
+    public var action: String?
+    public var blockPage: String?
+    public var logQueries: Bool?
+    public var networks: [String]?
+    public var token: String?
+
+    public init(name: String, parent: String? = nil) {
+        self.name = name
+        self.parent = parent
+    }
+}
+
+/// An entry added to a tenant through the API: `block` or `allow`.
+public struct ManagedEntry: Sendable, Equatable, Codable {
+    public var tenant: String
+    public var name: String
+    public var action: String
+    public var createdBy: String
+    public var createdAt: Date
+
+    public init(tenant: String, name: String, action: String, createdBy: String, createdAt: Date = Date()) {
+        self.tenant = tenant
+        self.name = name
+        self.action = action
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+    }
+}
+
+public protocol TenantRepository: Sendable {
+    func all() async throws(StorageError) -> [TenantSpec]
+    /// Inserts or replaces by name.
+    func put(_ spec: TenantSpec, by actor: String) async throws(StorageError)
+    /// Deletes the tenant and its entries.
+    func delete(name: String) async throws(StorageError)
+    func entries() async throws(StorageError) -> [ManagedEntry]
+    /// False when the entry was there already.
+    func addEntry(_ entry: ManagedEntry) async throws(StorageError) -> Bool
+    /// False when there was no such entry.
+    func removeEntry(tenant: String, name: String, action: String) async throws(StorageError) -> Bool
 }
 
 /// One interval of one tenant's traffic.

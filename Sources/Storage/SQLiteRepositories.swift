@@ -367,3 +367,64 @@ struct SQLiteTenantStatsRepository: TenantStatsRepository {
         }
     }
 }
+
+/// Tenants and entries made through the API, in SQLite.
+struct SQLiteTenantRepository: TenantRepository {
+    let store: SQLiteStore
+
+    func all() async throws(StorageError) -> [TenantSpec] {
+        try await store.read("reading tenants") { db in
+            try db.fetch("SELECT spec FROM managed_tenants ORDER BY rowid", []) { row throws(StorageError) in
+                let text: String = try RowReader(row: row, table: "managed_tenants").value(0)
+                guard let spec = try? JSONDecoder().decode(TenantSpec.self, from: Data(text.utf8)) else {
+                    throw StorageError(.corrupt, "managed_tenants.spec is not a tenant")
+                }
+                return spec
+            }
+        }
+    }
+
+    func put(_ spec: TenantSpec, by actor: String) async throws(StorageError) {
+        let text = String(decoding: (try? JSONEncoder().encode(spec)) ?? Data(), as: UTF8.self)
+        try await store.write("storing tenant \(spec.name)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO managed_tenants (name, spec, updated_by, updated_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, updated_by = excluded.updated_by, updated_at = excluded.updated_at
+                    """,
+                arguments: [spec.name, text, actor, SQLDate.encode(Date())])
+        }
+    }
+
+    func delete(name: String) async throws(StorageError) {
+        try await store.write("deleting tenant \(name)") { db in
+            try db.execute(sql: "DELETE FROM managed_tenants WHERE name = ?", arguments: [name])
+            try db.execute(sql: "DELETE FROM managed_entries WHERE tenant = ?", arguments: [name])
+        }
+    }
+
+    func entries() async throws(StorageError) -> [ManagedEntry] {
+        try await store.read("reading tenant entries") { db in
+            try db.fetch("SELECT tenant, name, action, created_by, created_at FROM managed_entries ORDER BY id", []) { row throws(StorageError) in
+                let r = RowReader(row: row, table: "managed_entries")
+                return ManagedEntry(tenant: try r.value(0), name: try r.value(1), action: try r.value(2), createdBy: try r.value(3), createdAt: try r.date(4))
+            }
+        }
+    }
+
+    func addEntry(_ e: ManagedEntry) async throws(StorageError) -> Bool {
+        try await store.write("adding an entry of tenant \(e.tenant)") { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO managed_entries (tenant, name, action, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [e.tenant, e.name, e.action, e.createdBy, SQLDate.encode(e.createdAt)])
+            return db.changesCount > 0
+        }
+    }
+
+    func removeEntry(tenant: String, name: String, action: String) async throws(StorageError) -> Bool {
+        try await store.write("removing an entry of tenant \(tenant)") { db in
+            try db.execute(sql: "DELETE FROM managed_entries WHERE tenant = ? AND name = ? AND action = ?", arguments: [tenant, name, action])
+            return db.changesCount > 0
+        }
+    }
+}

@@ -73,6 +73,7 @@ public final class SQLiteStore: IntelStore, Sendable {
     public var keys: any APIKeyRepository { SQLiteAPIKeyRepository(store: self) }
     public var events: any EventRepository { SQLiteEventRepository(store: self) }
     public var tenantStats: any TenantStatsRepository { SQLiteTenantStatsRepository(store: self) }
+    public var tenants: any TenantRepository { SQLiteTenantRepository(store: self) }
 
     /// Runs `body` in a read-only transaction; `context` names the operation in errors.
     func read<T: Sendable>(_ context: String, _ body: @Sendable (Database) throws -> T) async throws(StorageError) -> T {

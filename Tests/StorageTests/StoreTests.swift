@@ -13,7 +13,11 @@ import Testing
             let tables = try await store.pool.read { db in
                 try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
             }
-            #expect(tables == ["api_keys", "audit_log", "events", "grdb_migrations", "indicators", "organisations", "sightings", "sources", "tenant_blocked_names", "tenant_stats"])
+            #expect(
+                tables == [
+                    "api_keys", "audit_log", "events", "grdb_migrations", "indicators", "managed_entries", "managed_tenants", "organisations", "sightings",
+                    "sources", "tenant_blocked_names", "tenant_stats",
+                ])
             let mode = try await store.pool.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
             #expect(mode == "wal")
             let foreignKeys = try await store.pool.read { try Bool.fetchOne($0, sql: "PRAGMA foreign_keys") }
@@ -202,5 +206,27 @@ import Testing
         #expect(JSONStrings.decode("[\"a\"") == nil)
         #expect(JSONStrings.decode("[\"a\"] x") == nil)
         #expect(JSONStrings.decode("") == nil)
+    }
+}
+
+@Suite struct TenantRepositoryTests {
+    @Test func tenantsAndEntriesRoundTripAndDeleteTogether() async throws {
+        let directory = TemporaryDirectory()
+        let store = try SQLiteStore(path: directory.path("intel.sqlite"))
+        var hall = TenantSpec(name: "hall", parent: "agency")
+        hall.categories = ["gambling"]
+        hall.networks = ["10.9.0.0/16"]
+        try await store.tenants.put(hall, by: "key:a")
+        try await store.tenants.put(TenantSpec(name: "other", parent: "agency"), by: "key:a")
+        hall.blockPage = "changed"
+        try await store.tenants.put(hall, by: "key:b")
+        #expect(try await store.tenants.all() == [hall, TenantSpec(name: "other", parent: "agency")])
+        #expect(try await store.tenants.addEntry(ManagedEntry(tenant: "hall", name: "x.example", action: "block", createdBy: "key:a")))
+        #expect(try await store.tenants.addEntry(ManagedEntry(tenant: "hall", name: "x.example", action: "block", createdBy: "key:a")) == false)
+        #expect(try await store.tenants.addEntry(ManagedEntry(tenant: "other", name: "y.example", action: "allow", createdBy: "key:a")))
+        #expect(try await store.tenants.removeEntry(tenant: "hall", name: "nope.example", action: "block") == false)
+        try await store.tenants.delete(name: "hall")
+        #expect(try await store.tenants.all().map(\.name) == ["other"])
+        #expect(try await store.tenants.entries().map(\.name) == ["y.example"])
     }
 }

@@ -25,6 +25,7 @@ GLOBAL = "G" * 40
 ADMIN_A = "A" * 40
 VIEWER_A = "a" * 40
 ADMIN_B = "B" * 40
+ANALYST_A = "n" * 40
 
 # What only tenant B (and its subtree) has: none of it may reach a key of A.
 B_MARKERS = ["ministry-b", "agency-b", "secret-b", "10.2.0.0", "tok-b", "B's block page"]
@@ -45,6 +46,7 @@ intel:
     - {{name: admin-a, org: Ministry A, role: admin, key: "{ADMIN_A}", tenant: ministry-a}}
     - {{name: viewer-a, org: Agency A, role: viewer, key: "{VIEWER_A}", tenant: agency-a}}
     - {{name: admin-b, org: Ministry B, role: admin, key: "{ADMIN_B}", tenant: ministry-b}}
+    - {{name: analyst-a, org: Agency A, role: analyst, key: "{ANALYST_A}", tenant: agency-a}}
 """
 
 
@@ -106,7 +108,7 @@ def test_tenant_keys_see_their_subtree_only(api):
 
 def operations(spec: dict):
     for path, item in spec["paths"].items():
-        for method in ("get", "head", "post", "put", "delete"):
+        for method in ("get", "head", "post", "put", "patch", "delete"):
             if method in item:
                 yield path, method.upper(), item[method], item.get("parameters", [])
 
@@ -121,6 +123,11 @@ def fill(path: str, b, tenant: str) -> str:
 def test_isolation_over_every_operation_of_the_spec(api):
     b, base = api
     spec = yaml.safe_load(SPEC_PATH.read_text())
+    # B's admin changes B's subtree first, so that B's changes are in the audit log.
+    status, raw = call(base, "POST", "/api/v1/tenants/agency-b/entries", ADMIN_B, {"name": "secret-b2.example"})
+    assert status == 201, raw
+    # Every write carries a body aimed at B: a tenant under B, an indicator.
+    hostile = {"name": "x-from-a", "parent": "ministry-b", "value": "x.example", "action": "block"}
     exercised = 0
     for template, method, op, shared_params in operations(spec):
         params = shared_params + op.get("parameters", [])
@@ -130,7 +137,7 @@ def test_isolation_over_every_operation_of_the_spec(api):
             path = fill(template, b, tenant or "")
             if query:
                 path += "?" + query
-            status, body = call(base, method, path, ADMIN_A, {} if method in ("POST", "PUT") else None)
+            status, body = call(base, method, path, ADMIN_A, hostile if method in ("POST", "PUT", "PATCH") else None)
             where = f"{method} {path} -> {status}: {body[:200]}"
             assert status < 500, where
             # The caller's own request (path, query) may be echoed; nothing else of B's may appear.
@@ -140,12 +147,16 @@ def test_isolation_over_every_operation_of_the_spec(api):
             if tenant is not None:
                 # Another subtree, or an ancestor: as if it did not exist.
                 assert status in (403, 404), where
-            elif method in ("POST", "PUT", "DELETE") and template not in READ_POSTS:
-                # The shared threat intel is not a tenant's to change.
-                assert status == 403, where
+            elif method in ("POST", "PUT", "PATCH", "DELETE") and template not in READ_POSTS:
+                # The shared threat intel is not a tenant's to change (403), and a tenant under B
+                # is as if B did not exist (404).
+                assert status in (403, 404), where
             exercised += 1
     ops = sum(1 for _ in operations(spec))
-    assert exercised >= ops >= 20
+    assert exercised >= ops >= 25
+    # Nothing of A's attempts landed.
+    status, raw = call(base, "GET", "/api/v1/tenants", GLOBAL)
+    assert "x-from-a" not in raw
     # B's own admin does see B: the markers above are real.
     status, raw = call(base, "GET", "/api/v1/tenants/agency-b", ADMIN_B)
     assert status == 200 and "tok-b" in raw and "10.2.0.0/16" in raw
@@ -191,3 +202,64 @@ def test_tenant_statistics_count_and_keep_rare_names_from_tenant_keys(api):
     assert call(base, "GET", "/api/v1/tenants/agency-a/stats?since=tomorrow", GLOBAL)[0] == 400
     # Another subtree's admin cannot read them.
     assert call(base, "GET", "/api/v1/tenants/agency-a/stats", ADMIN_B)[0] == 404
+
+
+def test_delegated_administration_through_the_api(api):
+    import time
+
+    import dns.message
+    import dns.query
+    import dns.rcode
+
+    b, base = api
+
+    def rcode(name: str, source: str) -> int:
+        return dns.query.udp(dns.message.make_query(name, "A"), LOOPBACK, port=b.port, source=source, timeout=5).rcode()
+
+    # A's admin makes a town hall under its agency, with its own network and entries.
+    town = {"name": "hall-a", "parent": "agency-a", "categories": ["gambling"], "networks": ["127.0.8.0/24"], "blockPage": "Hall A"}
+    status, raw = call(base, "POST", "/api/v1/tenants", ADMIN_A, town)
+    assert status == 201, raw
+    t = json.loads(raw)
+    assert t["path"] == ["gov", "ministry-a", "agency-a", "hall-a"] and "gambling" in t["effectiveCategories"]
+    # In force when the answer came: the hall's clients get the agency's own entries.
+    assert rcode("secret-a.example", "127.0.8.9") == dns.rcode.NXDOMAIN
+    # Its analyst adds an entry; a viewer cannot.
+    assert call(base, "POST", "/api/v1/tenants/hall-a/entries", VIEWER_A, {"name": "v.example"})[0] == 403
+    status, raw = call(base, "POST", "/api/v1/tenants/hall-a/entries", ANALYST_A, {"name": "hall-only.example"})
+    assert status == 201, raw
+    assert rcode("x.hall-only.example", "127.0.8.9") == dns.rcode.NXDOMAIN
+    # Only for the hall: the agency's own clients are not affected (nothing upstream: SERVFAIL, not NXDOMAIN).
+    assert rcode("x.hall-only.example", "127.0.7.1") != dns.rcode.NXDOMAIN
+    assert call(base, "POST", "/api/v1/tenants/hall-a/entries", ANALYST_A, {"name": "hall-only.example"})[0] == 409
+    # Bad changes are refused and change nothing.
+    assert call(base, "POST", "/api/v1/tenants", ADMIN_A, {"name": "bad", "parent": "hall-a", "networks": ["127.0.8.0/24"]})[0] == 400
+    assert call(base, "POST", "/api/v1/tenants", ADMIN_A, {"name": "hall-a", "parent": "agency-a"})[0] == 409
+    assert call(base, "POST", "/api/v1/tenants", ANALYST_A, {"name": "x", "parent": "agency-a"})[0] == 403
+    assert call(base, "PATCH", "/api/v1/tenants/agency-a", ADMIN_A, {"blockPage": "no"})[0] == 409  # the file's
+    # A's admin changes and moves its hall within its subtree, not out of it.
+    status, raw = call(base, "PATCH", "/api/v1/tenants/hall-a", ADMIN_A, {"action": "refused"})
+    assert status == 200 and json.loads(raw)["action"] == "refused"
+    assert rcode("x.hall-only.example", "127.0.8.9") == dns.rcode.REFUSED
+    assert call(base, "PATCH", "/api/v1/tenants/hall-a", ADMIN_A, {"parent": "ministry-b"})[0] == 404
+    # Every change is in the audit log, with who, what and when; A's keys see A's changes only.
+    status, raw = call(base, "GET", "/api/v1/audit", ADMIN_A)
+    entries = json.loads(raw)["entries"]
+    mine = [(e["actor"], e["action"], e["target"]) for e in entries]
+    assert ("key:admin-a", "tenant.create", "tenant:hall-a") in mine
+    assert ("key:analyst-a", "tenant.entry.add", "tenant:hall-a") in mine
+    assert ("key:admin-a", "tenant.update", "tenant:hall-a") in mine
+    assert all(e["target"].startswith("tenant:") and "-b" not in e["target"] for e in entries)
+    assert all(e["time"].endswith("Z") for e in entries)
+    # A restart keeps what the API made.
+    b.stop()
+    b.start()
+    assert rcode("x.hall-only.example", "127.0.8.9") == dns.rcode.REFUSED
+    status, raw = call(base, "GET", "/api/v1/tenants/hall-a", ADMIN_A)
+    assert status == 200 and json.loads(raw)["blockPage"] == "Hall A"
+    # The entry goes, then the hall (not while it has tenants below it).
+    status, raw = call(base, "DELETE", "/api/v1/tenants/hall-a/entries?name=hall-only.example", ANALYST_A)
+    assert status == 200, raw
+    assert call(base, "DELETE", "/api/v1/tenants/agency-a", ADMIN_A)[0] in (403, 409)
+    assert call(base, "DELETE", "/api/v1/tenants/hall-a", ADMIN_A)[0] == 200
+    assert call(base, "GET", "/api/v1/tenants/hall-a", GLOBAL)[0] == 404
