@@ -119,6 +119,7 @@ public struct ControlRouter: Sendable {
         addMISP(router)
         addREST(router)
         addTenants(router)
+        addKeys(router)
         return router
     }
 

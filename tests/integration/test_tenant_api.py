@@ -113,8 +113,10 @@ def operations(spec: dict):
                 yield path, method.upper(), item[method], item.get("parameters", [])
 
 
-def fill(path: str, b, tenant: str) -> str:
+def fill(path: str, b, tenant: str, b_key_id: int) -> str:
     def sub(m: re.Match) -> str:
+        if m.group(1) == "id" and path.startswith("/api/v1/keys/"):
+            return str(b_key_id)  # B's admin key
         return {"tenant": tenant, "id": str(b.indicator), "name": "some-source"}.get(m.group(1), "x")
 
     return re.sub(r"\{(\w+)\}", sub, path)
@@ -127,14 +129,16 @@ def test_isolation_over_every_operation_of_the_spec(api):
     status, raw = call(base, "POST", "/api/v1/tenants/agency-b/entries", ADMIN_B, {"name": "secret-b2.example"})
     assert status == 201, raw
     # Every write carries a body aimed at B: a tenant under B, an indicator.
-    hostile = {"name": "x-from-a", "parent": "ministry-b", "value": "x.example", "action": "block"}
+    hostile = {"name": "x-from-a", "parent": "ministry-b", "value": "x.example", "action": "block", "role": "admin", "tenant": "agency-b"}
+    status, raw = call(base, "GET", "/api/v1/keys", GLOBAL)
+    b_key_id = next(k["id"] for k in json.loads(raw)["keys"] if k["name"] == "admin-b")
     exercised = 0
     for template, method, op, shared_params in operations(spec):
         params = shared_params + op.get("parameters", [])
         query = "&".join(f"{p['name']}=x.secret-b.example" for p in params if p.get("in") == "query" and p.get("required"))
         targets = ["ministry-b", "agency-b", "gov"] if "{tenant}" in template else [None]
         for tenant in targets:
-            path = fill(template, b, tenant or "")
+            path = fill(template, b, tenant or "", b_key_id)
             if query:
                 path += "?" + query
             status, body = call(base, method, path, ADMIN_A, hostile if method in ("POST", "PUT", "PATCH") else None)
@@ -157,6 +161,8 @@ def test_isolation_over_every_operation_of_the_spec(api):
     # Nothing of A's attempts landed.
     status, raw = call(base, "GET", "/api/v1/tenants", GLOBAL)
     assert "x-from-a" not in raw
+    status, raw = call(base, "GET", "/api/v1/keys", GLOBAL)
+    assert "x-from-a" not in raw and not next(k for k in json.loads(raw)["keys"] if k["name"] == "admin-b")["revoked"]
     # B's own admin does see B: the markers above are real.
     status, raw = call(base, "GET", "/api/v1/tenants/agency-b", ADMIN_B)
     assert status == 200 and "tok-b" in raw and "10.2.0.0/16" in raw
@@ -263,3 +269,34 @@ def test_delegated_administration_through_the_api(api):
     assert call(base, "DELETE", "/api/v1/tenants/agency-a", ADMIN_A)[0] in (403, 409)
     assert call(base, "DELETE", "/api/v1/tenants/hall-a", ADMIN_A)[0] == 200
     assert call(base, "GET", "/api/v1/tenants/hall-a", GLOBAL)[0] == 404
+
+
+def test_tenant_admins_make_and_revoke_keys_in_their_subtree(api):
+    b, base = api
+    assert call(base, "GET", "/api/v1/keys", VIEWER_A)[0] == 403
+    status, raw = call(base, "POST", "/api/v1/keys", ADMIN_A, {"name": "agency-analyst", "role": "analyst", "tenant": "agency-a"})
+    assert status == 201, raw
+    made = json.loads(raw)
+    key = made["key"]
+    assert len(key) == 40 and made["prefix"] == key[:4] and made["tenant"] == "agency-a" and not made["configured"]
+    # The new key works, for its subtree.
+    status, raw = call(base, "POST", "/api/v1/tenants/agency-a/entries", key, {"name": "by-new-key.example"})
+    assert status == 201, raw
+    assert call(base, "GET", "/api/v1/tenants/ministry-a", key)[0] == 404
+    # A's admin lists the keys of its subtree only, never the keys themselves.
+    status, raw = call(base, "GET", "/api/v1/keys", ADMIN_A)
+    names = {k["name"] for k in json.loads(raw)["keys"]}
+    assert names == {"admin-a", "viewer-a", "analyst-a", "agency-analyst"}
+    assert key not in raw and all(k.get("key") is None for k in json.loads(raw)["keys"])
+    # Not outside it, not a key of the whole service, not the file's keys.
+    assert call(base, "POST", "/api/v1/keys", ADMIN_A, {"name": "x", "role": "admin", "tenant": "agency-b"})[0] == 404
+    assert call(base, "POST", "/api/v1/keys", ADMIN_A, {"name": "x", "role": "admin"})[0] == 400
+    assert call(base, "POST", "/api/v1/keys", ADMIN_A, {"name": "x", "role": "sync", "tenant": "agency-a"})[0] == 403
+    viewer_id = next(k["id"] for k in json.loads(raw)["keys"] if k["name"] == "viewer-a")
+    assert call(base, "DELETE", f"/api/v1/keys/{viewer_id}", ADMIN_A)[0] == 409
+    # Revoked, it is refused.
+    assert call(base, "DELETE", f"/api/v1/keys/{made['id']}", ADMIN_A)[0] == 200
+    assert call(base, "GET", "/api/v1/tenants", key)[0] == 403
+    status, raw = call(base, "GET", "/api/v1/audit", ADMIN_A)
+    actions = [(e["action"], e["detail"]) for e in json.loads(raw)["entries"]]
+    assert ("key.add", "agency-analyst (analyst)") in actions and ("key.revoke", "agency-analyst (analyst)") in actions
