@@ -301,7 +301,7 @@ public struct PolicySettings: Sendable {
             guard names.insert(list.name).inserted else { throw AppError(.config, "tenants: '\(list.name)' is reserved (a source has that name)") }
             p.sources.append(SourceSpec(info: list, location: .entries(groups), format: .domains, refresh: 3600))
         }
-        // Parents: known, no cycles, at most 32 levels; then what a child inherits.
+        // Parents: known, no cycles, at most 64 levels; then what a child inherits.
         for (i, r) in pending {
             let where_ = "tenants (\(p.profiles[i].name))"
             guard let parent = r.parent else { continue }

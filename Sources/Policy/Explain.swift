@@ -103,7 +103,7 @@ extension PolicyEngine {
             let eff = self.effect(ofClass: Int(m.classID), profile: profile)
             switch eff.kind {
             case .allow:
-                let levels = (0..<PolicyTree.maxDepth).filter { eff.allowLevels & (1 << UInt32($0)) != 0 }
+                let levels = (0..<PolicyTree.maxDepth).filter { eff.allowLevels & (1 << UInt64($0)) != 0 }
                 effect = "allow (by \(levels.map { levelName($0) }.joined(separator: ", ")))"
             case .block, .audit:
                 effect = eff.kind == .block ? "block" : "audit"

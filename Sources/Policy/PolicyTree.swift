@@ -14,7 +14,7 @@ public struct PolicyEffect: Sendable, Hashable {
     public var deepest: UInt8 = 0
     public var locked: UInt8 = PolicyEffect.unlocked
     public var origin: UInt8 = 0
-    public var allowLevels: UInt32 = 0
+    public var allowLevels: UInt64 = 0
 
     public static let unlocked: UInt8 = 255
     public static let none = PolicyEffect(kind: .none)
@@ -23,7 +23,7 @@ public struct PolicyEffect: Sendable, Hashable {
 
     static func allow(level: Int) -> PolicyEffect {
         var e = PolicyEffect(kind: .allow)
-        e.allowLevels = 1 << UInt32(level)
+        e.allowLevels = 1 << UInt64(level)
         return e
     }
 
@@ -57,8 +57,8 @@ public struct PolicyEffect: Sendable, Hashable {
 /// integers each. Lists owned by a tenant (its own block and allow entries) are not in the rows:
 /// their effect follows from whether the owner is the node or one of its ancestors.
 public struct PolicyTree: Sendable {
-    /// The deepest tree supported (levels 0...31: the allow levels are a 32-bit mask).
-    public static let maxDepth = 32
+    /// The deepest tree supported (levels 0...63: the allow levels are a 64-bit mask).
+    public static let maxDepth = 64
 
     public let parent: [Int32]
     public let depth: [UInt8]
@@ -217,7 +217,7 @@ public struct PolicyTree: Sendable {
                     }
                     if p.allowLists.contains(list.name) {
                         if row[k].kind != .allow { row[k] = PolicyEffect(kind: .allow) }
-                        row[k].allowLevels |= 1 << UInt32(level)
+                        row[k].allowLevels |= 1 << UInt64(level)
                     }
                     continue
                 }
@@ -332,11 +332,11 @@ struct PolicyDecision {
     var blockOrigin: UInt8 = 0
     var deepest: Int = -1
     var locked: Int = 255
-    var allowLevels: UInt32 = 0
+    var allowLevels: UInt64 = 0
     /// The levels of the first allow seen (`allow`).
-    var firstAllowLevels: UInt32 = 0
+    var firstAllowLevels: UInt64 = 0
     /// In the second pass: the levels that win; the first allow at one of them is kept.
-    var window: UInt32 = 0
+    var window: UInt64 = 0
 
     /// Returns false to stop looking (an allow that wins whatever else matches).
     @inline(__always) mutating func add(_ m: PolicyMatch, _ e: PolicyEffect, flat: Bool) -> Bool {
@@ -370,12 +370,12 @@ struct PolicyDecision {
     }
 
     /// The allow levels that beat every block matched.
-    var winningLevels: UInt32 {
+    var winningLevels: UInt64 {
         guard block != nil else { return allowLevels }
         guard deepest <= locked else { return 0 }
-        let lo = UInt32(max(0, deepest))
-        let hi = UInt32(min(31, locked))
-        let span: UInt32 = hi >= 31 ? UInt32.max : (1 << (hi + 1)) - 1
+        let lo = UInt64(max(0, deepest))
+        let hi = UInt64(min(63, locked))
+        let span: UInt64 = hi >= 63 ? UInt64.max : (1 << (hi + 1)) - 1
         return allowLevels & (span & ~((1 << lo) - 1))
     }
 

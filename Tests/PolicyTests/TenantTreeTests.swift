@@ -215,3 +215,32 @@ extension RuleBook {
         #expect(r.kind("own-5.test", profile: "t6") == .none)
     }
 }
+
+@Suite struct DeepTreeTests {
+    /// 64 levels: the deepest tenant's own allow beats its parent's overridable block, not the
+    /// root's locked one; depth beyond the limit is clamped, never a crash.
+    @Test func sixtyFourLevels() {
+        var b = RuleBook()
+        b.list("malware", [.malware])
+        b.name("bad.test")
+        b.list("gambling", [.gambling])
+        b.name("bet.test")
+        b.owned("deep-allow", owner: "n63", [], allow: true)
+        b.name("bet.test", .subtree, .allow)
+        b.name("bad.test", .subtree, .allow)
+        var profiles = [Profile(name: "n0", categories: .threats)]
+        for i in 1..<70 {
+            var p = Profile(name: "n\(i)", categories: i == 62 ? CategorySet(.gambling) : [], parent: "n\(i - 1)")
+            if i == 62 { p.overridableCategories = CategorySet(.gambling) }
+            profiles.append(p)
+        }
+        let e = PolicyEngine(snapshot: b.builder.finish(), profiles: profiles)
+        #expect(e.tree.depth[63] == 63)
+        #expect(e.kind("bet.test", profile: "n62") == .blocked)
+        #expect(e.kind("bet.test", profile: "n63") == .allowed)
+        #expect(e.verdict("bet.test", profile: "n63").level == 63)
+        #expect(e.kind("bad.test", profile: "n63") == .blocked)
+        #expect(e.kind("bet.test", profile: "n69") == .allowed)
+        #expect(e.tree.depth[69] == 63)  // clamped (the configuration refuses such a tree)
+    }
+}
