@@ -47,6 +47,7 @@ public struct RawConfig: Sendable, Equatable {
     public var statsInterval: Int?
     public var statsRetentionDays: Int?
     public var statsMinClients: Int?
+    public var queryLogRetentionDays: Int?
     /// `policy.sources` and `policy.profiles` (config file only: lists of mappings).
     public var sources: [RawSource]?
     public var profiles: [RawProfile]?
@@ -171,6 +172,7 @@ public struct RawConfig: Sendable, Equatable {
         int("stats.interval", "BULWARK_STATS_INTERVAL", \.statsInterval),
         int("stats.retention-days", "BULWARK_STATS_RETENTION_DAYS", \.statsRetentionDays),
         int("stats.min-clients", "BULWARK_STATS_MIN_CLIENTS", \.statsMinClients),
+        int("query-log.retention-days", "BULWARK_QUERY_LOG_RETENTION_DAYS", \.queryLogRetentionDays),
         int("policy.file-check-ms", "BULWARK_POLICY_FILE_CHECK_MS", \.policyFileCheckMs),
     ]
 

@@ -235,6 +235,22 @@ public final class DNSServer: Service, Sendable {
         return out
     }
 
+    /// Every thread's logged queries (tenants with `log-queries`) since the last call.
+    public func drainQueryLog() async -> [QueryLogRecord] {
+        var out: [QueryLogRecord] = []
+        for p in processors {
+            if let q = try? await p.eventLoop.submit({ p.value.stats.drainQueryLog() }).get() { out += q }
+        }
+        for e in engineProcessors.all {
+            out += e.publishedQueries.withLock { q in
+                let x = q
+                q.removeAll()
+                return x
+            }
+        }
+        return out
+    }
+
     public func snapshots() async throws -> [LoopSnapshot] {
         var out: [LoopSnapshot] = []
         for p in processors {

@@ -47,6 +47,8 @@ public struct Settings: Sendable {
     public var listenerProfiles: [Int] = []
     /// The configuration as written (tenants made through the API are validated with it).
     public var raw = RawConfig()
+    /// How long logged queries (tenants with `log-queries`) are kept.
+    public var queryLogRetentionDays = 7
     /// Per-tenant statistics (`stats.*`).
     public var stats = TenantStatsSettings()
     /// Per listener (plain, then DoT, then DoH): serves known tenants only.
@@ -191,6 +193,10 @@ public struct Settings: Sendable {
         if let v = raw.statsRetentionDays {
             guard (1...3650).contains(v) else { throw AppError(.config, "stats.retention-days: 1 to 3650") }
             settings.stats.retentionDays = v
+        }
+        if let v = raw.queryLogRetentionDays {
+            guard (1...3650).contains(v) else { throw AppError(.config, "query-log.retention-days: 1 to 3650") }
+            settings.queryLogRetentionDays = v
         }
         if let v = raw.statsMinClients {
             guard (1...1_000_000).contains(v) else { throw AppError(.config, "stats.min-clients: at least 1") }

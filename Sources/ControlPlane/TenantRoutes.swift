@@ -70,6 +70,24 @@ struct TenantBody: Decodable {
     }
 }
 
+/// A tenant's logged queries as the API shows them.
+struct QueryLogView: Encodable {
+    struct Entry: Encodable {
+        var time: String
+        var name: String
+        var type: Int
+        var rcode: Int
+        var blocked: Bool
+        var transport: String
+        /// A keyed hash of the address (the key changes every day).
+        var client: String
+    }
+    var tenant: String
+    /// Whether the tenant logs its queries now.
+    var logging: Bool
+    var entries: [Entry]
+}
+
 /// One audit log entry as the API shows it.
 struct AuditView: Encodable {
     var time: String
@@ -129,6 +147,30 @@ extension ControlRouter {
         }
         addTenantStats(api, policy: policy)
         addTenantChanges(api, policy: policy)
+        let store = hub.store
+        api.get("/tenants/:tenant/queries") { req, ctx in
+            let c = try await caller(req)
+            guard c.role == .admin || c.role == .analyst else { throw ControlError(.forbidden, "only an admin or analyst key can read the query log") }
+            let engine = await policy()
+            let node = try Self.node(try ctx.parameters.require("tenant"), caller: c, engine)
+            let q = req.uri.queryParameters
+            let since = try q.get("since").map { try Self.time(String($0), "since") } ?? Date().addingTimeInterval(-3600)
+            let limit = q.get("limit").flatMap { Int(String($0)) } ?? 100
+            guard (1...10_000).contains(limit) else { throw ControlError(.badRequest, "limit: 1 to 10000") }
+            let name = engine.profiles[node].name
+            let rows = try await store.queryLog.recent(tenant: name, since: since, limit: limit)
+            let iso = ISO8601DateFormatter()
+            iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            return Self.json(
+                .ok,
+                QueryLogView(
+                    tenant: name, logging: engine.tree.logs[node],
+                    entries: rows.map {
+                        .init(
+                            time: iso.string(from: $0.time), name: $0.name, type: $0.type, rcode: $0.rcode, blocked: $0.blocked, transport: $0.transport,
+                            client: $0.client)
+                    }))
+        }
         api.get("/tenants/:tenant/explain") { req, ctx in
             let c = try await caller(req)
             let engine = await policy()

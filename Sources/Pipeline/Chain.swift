@@ -11,10 +11,20 @@ public final class QueryChain {
     /// chain's thread).
     public let policy: PolicyBox
 
-    init(stages: [any QueryStage], finalize: FinalizeStage, policy: PolicyBox) {
+    let stats: StatsBox
+
+    init(stages: [any QueryStage], finalize: FinalizeStage, policy: PolicyBox, stats: StatsBox) {
         self.stages = stages
         self.finalize = finalize
         self.policy = policy
+        self.stats = stats
+    }
+
+    /// Keeps the query for the query log when its tenant logs (one flag read otherwise).
+    @inline(__always) func log(_ ctx: QueryContext) {
+        let tree = policy.engine.tree
+        guard tree.anyLogs, ctx.tenant >= 0, ctx.tenant < tree.logs.count, tree.logs[ctx.tenant] else { return }
+        stats.recordQuery(ctx, rcode: ctx.finalRcode)
     }
 
     /// Stage names in order, Finalize last.
@@ -94,7 +104,8 @@ public final class QueryChain {
             ],
             // 9. Always last: ID, case, EDNS, EDE and truncation for this client.
             finalize: FinalizeStage(maxUDPSize: p.maxUDPSize, stats: p.stats),
-            policy: p.policy
+            policy: p.policy,
+            stats: p.stats
         )
     }
 
@@ -139,7 +150,9 @@ public final class QueryChain {
     public func run(_ ctx: inout QueryContext, from start: Int = 0, on loop: any EventLoop) -> Result {
         switch advance(&ctx, from: start) {
         case .finalize:
-            return .done(finalize.finalize(&ctx))
+            let bytes = finalize.finalize(&ctx)
+            log(ctx)
+            return .done(bytes)
         case .drop, .handoff:
             return .done(nil)
         case .wait(let future, let next):
@@ -166,7 +179,10 @@ public final class QueryChain {
     /// Runs the chain without waiting (native UDP engine threads), writing the answer into `out`.
     public func runSync(_ ctx: inout QueryContext, into out: inout ByteBuffer) -> SyncResult {
         switch advance(&ctx, from: 0) {
-        case .finalize: return finalize.finalize(&ctx, into: &out) ? .answered : .dropped
+        case .finalize:
+            let answered = finalize.finalize(&ctx, into: &out)
+            log(ctx)
+            return answered ? .answered : .dropped
         case .drop: return .dropped
         case .handoff, .wait: return .handoff
         }

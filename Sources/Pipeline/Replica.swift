@@ -89,6 +89,7 @@ public final class EngineProcessor: DatagramProcessor {
     public let published = Mutex<PipelineStats>(PipelineStats())
     /// Blocks by rule, moved here after a batch that had any (for sightings).
     public let publishedHits = Mutex<[HitRecord]>([])
+    public let publishedQueries = Mutex<[QueryLogRecord]>([])
 
     /// New policy engines for this thread, taken at the start of a batch.
     public let policyMailbox = PolicyMailbox()
@@ -150,6 +151,12 @@ public final class EngineProcessor: DatagramProcessor {
                 if h.count < StatsBox.hitCapacity * 4 { h.append(contentsOf: box.hits) }
             }
             box.hits.removeAll(keepingCapacity: true)
+        }
+        if !stats.queryLog.isEmpty {
+            let logged = stats.drainQueryLog()
+            publishedQueries.withLock { q in
+                if q.count < StatsBox.queryLogCapacity * 4 { q.append(contentsOf: logged) }
+            }
         }
     }
 }

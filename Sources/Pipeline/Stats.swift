@@ -1,6 +1,12 @@
 import DNSTransport
 import DNSWire
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// Counters of one event loop's processor. Plain integers: only that loop writes them; the
 /// metrics endpoint reads a copy taken on the loop.
 public struct PipelineStats: Sendable {
@@ -102,10 +108,49 @@ public final class StatsBox {
     @exclusivity(unchecked) public var hits: [HitRecord]
     @exclusivity(unchecked) public var hitsDropped: UInt64 = 0
     public static let hitCapacity = 16_384
+    /// Queries of logging tenants since the last drain (bounded; beyond, only counted).
+    @exclusivity(unchecked) public var queryLog: [QueryLogRecord] = []
+    @exclusivity(unchecked) public var queryLogDropped: UInt64 = 0
+    public static let queryLogCapacity = 65_536
 
     public init() {
         hits = []
         hits.reserveCapacity(Self.hitCapacity)
+    }
+
+    /// Keeps the query of `ctx` (a logging tenant's), answered with `rcode`.
+    public func recordQuery(_ ctx: QueryContext, rcode: Rcode) {
+        guard queryLog.count < Self.queryLogCapacity else {
+            queryLogDropped &+= 1
+            return
+        }
+        let name: [UInt8]
+        let type: UInt16
+        if ctx.scan.outcome == .query {
+            name = ctx.packet.withUnsafeReadableBytes { Array($0[12..<ctx.scan.nameEnd]) }
+            type = ctx.scan.qtype
+        } else if let q = ctx.question {
+            name = q.name.wire
+            type = q.type.rawValue
+        } else {
+            name = [0]
+            type = 0
+        }
+        let code = ctx.response?.extendedError?.code
+        var t = timespec()
+        clock_gettime(CLOCK_REALTIME, &t)
+        queryLog.append(
+            QueryLogRecord(
+                time: Double(t.tv_sec) + Double(t.tv_nsec) / 1e9, tenant: UInt32(truncatingIfNeeded: ctx.tenant), name: name, type: type,
+                rcode: UInt8(truncatingIfNeeded: rcode.rawValue), blocked: code == .blocked || code == .filtered, transport: ctx.transport,
+                client: ctx.client))
+    }
+
+    /// The logged queries so far; the buffer is emptied.
+    public func drainQueryLog() -> [QueryLogRecord] {
+        let out = queryLog
+        queryLog = []
+        return out
     }
 
     @inline(__always)
@@ -126,6 +171,21 @@ public final class StatsBox {
         hits.removeAll(keepingCapacity: true)
         return out
     }
+}
+
+/// One answered query of a tenant that logs its queries (opt-in). The client's address stays in
+/// memory until the writer replaces it with a keyed hash.
+public struct QueryLogRecord: Sendable {
+    public var time: Double
+    public var tenant: UInt32
+    /// The query name in wire form, as asked.
+    public var name: [UInt8]
+    public var type: UInt16
+    public var rcode: UInt8
+    /// Answered by the policy (EDE 15 Blocked or 17 Filtered).
+    public var blocked: Bool
+    public var transport: TransportKind
+    public var client: ClientAddress
 }
 
 /// One blocked query, for aggregated sightings: the deciding rule and a keyed hash of the

@@ -82,6 +82,9 @@ public struct PolicyTree: Sendable {
     /// that is not a node), and whether that owner lets descendants allow it.
     let classOwner: [Int32]
     let classOverridable: [Bool]
+    /// Whether each node's queries are logged (`log-queries`, inherited), and whether any is.
+    public let logs: [Bool]
+    public let anyLogs: Bool
     /// Client networks to nodes (an entry's `ruleID` is the node), and tokens to nodes.
     let clients: PrefixTable
     let tokens: [String: Int32]
@@ -136,6 +139,7 @@ public struct PolicyTree: Sendable {
                 for c in children[i].reversed() { stack.append((c, false)) }
             }
         }
+        var logs = [Bool](repeating: false, count: n)
         var categories = [CategorySet](repeating: [], count: n)
         // Whether a node's subtree filters at all (global allow lists apply only where it does).
         var filters = [Bool](repeating: false, count: n)
@@ -143,6 +147,7 @@ public struct PolicyTree: Sendable {
             let i = Int(node)
             let p = parent[i]
             categories[i] = profiles[i].categories.union(p >= 0 ? categories[Int(p)] : [])
+            logs[i] = profiles[i].logQueries ?? (p >= 0 ? logs[Int(p)] : false)
             filters[i] = !categories[i].isEmpty || !profiles[i].blockLists.isEmpty || (p >= 0 && filters[Int(p)])
         }
 
@@ -250,6 +255,8 @@ public struct PolicyTree: Sendable {
         self.classOwner = classOwner
         self.classOverridable = classOverridable
         self.flat = depth.allSatisfy { $0 == 0 }
+        self.logs = logs
+        self.anyLogs = logs.contains(true)
         var clients = PrefixTable()
         var tokens: [String: Int32] = [:]
         for (i, p) in profiles.enumerated() {

@@ -66,6 +66,20 @@ enum Schema {
             updated_by TEXT NOT NULL,
             updated_at REAL NOT NULL
         );
+        -- Queries of tenants that opted in (log-queries), with the client as a keyed hash
+        -- under a key that changes every day and is never stored.
+        CREATE TABLE query_log (
+            time REAL NOT NULL,
+            tenant TEXT NOT NULL,
+            name TEXT NOT NULL,
+            type INTEGER NOT NULL,
+            rcode INTEGER NOT NULL,
+            blocked INTEGER NOT NULL,
+            transport TEXT NOT NULL,
+            client TEXT NOT NULL
+        );
+        CREATE INDEX query_log_tenant_time ON query_log(tenant, time);
+        CREATE INDEX query_log_time ON query_log(time);
         CREATE TABLE managed_entries (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             tenant TEXT NOT NULL,

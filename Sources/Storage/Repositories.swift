@@ -120,6 +120,38 @@ public protocol IntelStore: Sendable {
     var events: any EventRepository { get }
     var tenantStats: any TenantStatsRepository { get }
     var tenants: any TenantRepository { get }
+    var queryLog: any QueryLogRepository { get }
+}
+
+/// One logged query (a tenant opted in). `client` is a keyed hash, never the address.
+public struct QueryLogEntry: Sendable, Equatable, Codable {
+    public var time: Date
+    public var tenant: String
+    public var name: String
+    public var type: Int
+    public var rcode: Int
+    public var blocked: Bool
+    public var transport: String
+    public var client: String
+
+    public init(time: Date, tenant: String, name: String, type: Int, rcode: Int, blocked: Bool, transport: String, client: String) {
+        self.time = time
+        self.tenant = tenant
+        self.name = name
+        self.type = type
+        self.rcode = rcode
+        self.blocked = blocked
+        self.transport = transport
+        self.client = client
+    }
+}
+
+public protocol QueryLogRepository: Sendable {
+    func append(_ entries: [QueryLogEntry]) async throws(StorageError)
+    /// Newest first, from `since` on.
+    func recent(tenant: String, since: Date, limit: Int) async throws(StorageError) -> [QueryLogEntry]
+    /// Deletes what is older than `before`; returns the rows deleted.
+    func prune(before: Date) async throws(StorageError) -> Int
 }
 
 /// A tenant made through the API, as stored (the fields of a `tenants:` entry of the config).

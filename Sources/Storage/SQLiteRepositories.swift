@@ -428,3 +428,40 @@ struct SQLiteTenantRepository: TenantRepository {
         }
     }
 }
+
+/// The opt-in query log in SQLite.
+struct SQLiteQueryLogRepository: QueryLogRepository {
+    let store: SQLiteStore
+
+    func append(_ entries: [QueryLogEntry]) async throws(StorageError) {
+        guard !entries.isEmpty else { return }
+        try await store.write("writing the query log") { db in
+            let st = try db.cachedStatement(
+                sql: "INSERT INTO query_log (time, tenant, name, type, rcode, blocked, transport, client) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            for e in entries {
+                try st.execute(arguments: [SQLDate.encode(e.time), e.tenant, e.name, e.type, e.rcode, e.blocked, e.transport, e.client])
+            }
+        }
+    }
+
+    func recent(tenant: String, since: Date, limit: Int) async throws(StorageError) -> [QueryLogEntry] {
+        try await store.read("reading the query log") { db in
+            try db.fetch(
+                "SELECT time, tenant, name, type, rcode, blocked, transport, client FROM query_log WHERE tenant = ? AND time >= ? ORDER BY time DESC LIMIT ?",
+                [tenant, SQLDate.encode(since), limit]
+            ) { row throws(StorageError) in
+                let r = RowReader(row: row, table: "query_log")
+                return QueryLogEntry(
+                    time: try r.date(0), tenant: try r.value(1), name: try r.value(2), type: try r.value(3), rcode: try r.value(4), blocked: try r.value(5),
+                    transport: try r.value(6), client: try r.value(7))
+            }
+        }
+    }
+
+    func prune(before: Date) async throws(StorageError) -> Int {
+        try await store.write("pruning the query log") { db in
+            try db.execute(sql: "DELETE FROM query_log WHERE time < ?", arguments: [SQLDate.encode(before)])
+            return db.changesCount
+        }
+    }
+}

@@ -74,6 +74,7 @@ public final class SQLiteStore: IntelStore, Sendable {
     public var events: any EventRepository { SQLiteEventRepository(store: self) }
     public var tenantStats: any TenantStatsRepository { SQLiteTenantStatsRepository(store: self) }
     public var tenants: any TenantRepository { SQLiteTenantRepository(store: self) }
+    public var queryLog: any QueryLogRepository { SQLiteQueryLogRepository(store: self) }
 
     /// Runs `body` in a read-only transaction; `context` names the operation in errors.
     func read<T: Sendable>(_ context: String, _ body: @Sendable (Database) throws -> T) async throws(StorageError) -> T {

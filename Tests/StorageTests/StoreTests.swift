@@ -15,8 +15,8 @@ import Testing
             }
             #expect(
                 tables == [
-                    "api_keys", "audit_log", "events", "grdb_migrations", "indicators", "managed_entries", "managed_tenants", "organisations", "sightings",
-                    "sources", "tenant_blocked_names", "tenant_stats",
+                    "api_keys", "audit_log", "events", "grdb_migrations", "indicators", "managed_entries", "managed_tenants", "organisations", "query_log",
+                    "sightings", "sources", "tenant_blocked_names", "tenant_stats",
                 ])
             let mode = try await store.pool.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
             #expect(mode == "wal")

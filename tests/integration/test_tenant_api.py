@@ -36,7 +36,7 @@ CONFIG = f"""
 tenants:
   - {{name: gov, categories: [threats], overridable: [ads-tracking]}}
   - {{name: ministry-a, parent: gov, categories: [adult]}}
-  - {{name: agency-a, parent: ministry-a, block: [secret-a.example, lonely-a.example], networks: [10.1.0.0/16, 127.0.7.0/24], token: tok-a, block-page: "A's block page"}}
+  - {{name: agency-a, parent: ministry-a, block: [secret-a.example, lonely-a.example], networks: [10.1.0.0/16, 127.0.7.0/24], token: tok-a, block-page: "A's block page", log-queries: true}}
   - {{name: ministry-b, parent: gov, categories: [gambling]}}
   - {{name: agency-b, parent: ministry-b, block: [secret-b.example], networks: [10.2.0.0/16], token: tok-b, block-page: "B's block page"}}
 stats: {{interval: 1, min-clients: 2}}
@@ -208,6 +208,28 @@ def test_tenant_statistics_count_and_keep_rare_names_from_tenant_keys(api):
     assert call(base, "GET", "/api/v1/tenants/agency-a/stats?since=tomorrow", GLOBAL)[0] == 400
     # Another subtree's admin cannot read them.
     assert call(base, "GET", "/api/v1/tenants/agency-a/stats", ADMIN_B)[0] == 404
+
+    # agency-a opted in to the query log: every query, the client as a keyed hash.
+    deadline = time.monotonic() + 10
+    while True:
+        status, raw = call(base, "GET", "/api/v1/tenants/agency-a/queries?limit=50", ANALYST_A)
+        assert status == 200, raw
+        log = json.loads(raw)
+        if len(log["entries"]) >= 6 or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert log["logging"] is True and len(log["entries"]) == 6
+    assert "127.0.7" not in raw
+    names = sorted(e["name"] for e in log["entries"])
+    assert names == ["lonely-a.example.", "secret-a.example.", "secret-a.example.", "x.secret-a.example.", "x.secret-a.example.", "x.secret-a.example."]
+    assert all(e["blocked"] and e["rcode"] == 3 and e["type"] == 1 and e["transport"] == "udp" for e in log["entries"])
+    clients = {e["name"]: e["client"] for e in log["entries"]}
+    assert re.fullmatch(r"[0-9a-f]{16}", clients["secret-a.example."])
+    assert clients["x.secret-a.example."] == clients["lonely-a.example."] != clients["secret-a.example."]  # 127.0.7.1 twice, 127.0.7.2
+    # Readers do not read it; a tenant that did not opt in has none.
+    assert call(base, "GET", "/api/v1/tenants/agency-a/queries", VIEWER_A)[0] == 403
+    status, raw = call(base, "GET", "/api/v1/tenants/ministry-a/queries", GLOBAL)
+    assert status == 200 and json.loads(raw) == {"tenant": "ministry-a", "logging": False, "entries": []}
 
 
 def test_delegated_administration_through_the_api(api):
