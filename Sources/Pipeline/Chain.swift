@@ -22,8 +22,7 @@ public final class QueryChain {
 
     /// Keeps the query for the query log when its tenant logs (one flag read otherwise).
     @inline(__always) func log(_ ctx: QueryContext) {
-        let tree = policy.engine.tree
-        guard tree.anyLogs, ctx.tenant >= 0, ctx.tenant < tree.logs.count, tree.logs[ctx.tenant] else { return }
+        guard policy.engine.logs(ctx.tenant) else { return }
         stats.recordQuery(ctx, rcode: ctx.finalRcode)
     }
 

@@ -135,6 +135,17 @@ public final class PolicyEngine: Sendable {
         PolicyEngine(snapshot: snapshot, delta: delta, profiles: profiles, config: config, generation: generation &+ 1, reuse: self)
     }
 
+    // MARK: who is asking (read through the engine: no copy of the tree on the hot path)
+
+    @inline(__always) public var identifiesClients: Bool { !tree.clients.isEmpty }
+    @inline(__always) public func node(token: String) -> Int { tree.node(token: token) }
+    @inline(__always) public func node(v4 address: UInt32) -> Int { tree.node(v4: address) }
+    @inline(__always) public func node(v6 hi: UInt64, _ lo: UInt64) -> Int { tree.node(v6: hi, lo) }
+    /// Whether node `profile`'s queries are logged (one flag read when no node logs).
+    @inline(__always) public func logs(_ profile: Int) -> Bool {
+        tree.anyLogs && profile >= 0 && profile < tree.logs.count && tree.logs[profile]
+    }
+
     /// Categories node `profile` blocks (its own and its ancestors').
     public func categories(of profile: Int) -> CategorySet { tree.categories[profile] }
 

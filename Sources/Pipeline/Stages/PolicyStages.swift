@@ -69,21 +69,21 @@ public final class IdentifyTenantStage: QueryStage {
     }
 
     public func process(_ ctx: inout QueryContext) -> StageOutcome {
-        let tree = policy.engine.tree
+        let engine = policy.engine
         if let token = ctx.identity {
-            let node = tree.node(token: token)
+            let node = engine.node(token: token)
             guard node >= 0 else { return refuse(ctx, "unknown tenant token") }
             ctx.tenant = node
             stats?.stats.countTenant(node)
             return .next
         }
-        if tree.identifiesClients {
+        if engine.identifiesClients {
             let c = ctx.client
             let node: Int
             if c.family == 4 {
-                node = tree.node(v4: UInt32(truncatingIfNeeded: c.low))
+                node = engine.node(v4: UInt32(truncatingIfNeeded: c.low))
             } else if c.family == 6 {
-                node = c.high == 0 && c.low >> 32 == 0xFFFF ? tree.node(v4: UInt32(truncatingIfNeeded: c.low)) : tree.node(v6: c.high, c.low)
+                node = c.high == 0 && c.low >> 32 == 0xFFFF ? engine.node(v4: UInt32(truncatingIfNeeded: c.low)) : engine.node(v6: c.high, c.low)
             } else {
                 node = -1
             }
