@@ -75,11 +75,12 @@ public enum Bulwark {
             throw AppError(.startup, "intel database \(settings.intel.databasePath): \(error)")
         }
         // Tenants made through the API join the file's before the first build.
+        let fileTenants = settings.policy
         do {
             let specs = try await store.tenants.all()
             let entries = try await store.tenants.entries()
             if !specs.isEmpty || !entries.isEmpty {
-                settings.policy = try TenantAdmin.policySettings(settings.raw, specs, entries)
+                settings.policy = try TenantAdmin.policySettings(settings.raw, configured: settings.policy, specs, entries)
                 logger.info("tenants from the database", metadata: ["tenants": "\(specs.count)", "entries": "\(entries.count)"])
             }
         } catch {
@@ -102,7 +103,7 @@ public enum Bulwark {
             services.append(DoHServer(settings: doh, dns: dns, listenerBase: settings.listen.count + (settings.dot?.listen.count ?? 0), logger: logger))
         }
         if let m = settings.metrics {
-            let admin = TenantAdmin(raw: settings.raw, store: store, policy: policy, logger: logger)
+            let admin = TenantAdmin(raw: settings.raw, configured: fileTenants, store: store, policy: policy, logger: logger)
             services.append(ControlServer(address: m, dns: dns, policy: policy, hub: hub, rpz: rpz?.publisher, tenantAdmin: admin, logger: logger))
         }
         let group = ServiceGroup(

@@ -388,6 +388,9 @@ public actor PolicyService: Service {
         return next.generation
     }
 
+    /// The settings in force (the file's, with the tenants made through the API).
+    public var currentSettings: PolicySettings { settings }
+
     /// New policy settings with the same sources and public profiles and other tenants (made
     /// or changed through the API): a build with the sources as they are (no fetch), installed
     /// before this returns.

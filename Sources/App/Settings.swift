@@ -45,7 +45,8 @@ public struct Settings: Sendable {
     public var designatedResolvers: [RData] = []
     /// Profile index per entry of `listen`.
     public var listenerProfiles: [Int] = []
-    /// The configuration as written (tenants made through the API are validated with it).
+    /// The configuration as written, without `tenants:` (tenants made through the API are
+    /// validated with it and the file's tenants, which `policy.profiles` holds).
     public var raw = RawConfig()
     /// How long logged queries (tenants with `log-queries`) are kept.
     public var queryLogRetentionDays = 7
@@ -185,7 +186,10 @@ public struct Settings: Sendable {
         settings.policy = policy
         settings.listenerProfiles = listenerProfiles
         settings.tenantOnlyListeners = tenantOnly
-        settings.raw = raw
+        // Without its tenants: they live on as the policy's profiles (one copy, not two).
+        var kept = raw
+        kept.tenants = nil
+        settings.raw = kept
         if let v = raw.statsInterval {
             guard (1...86400).contains(v) else { throw AppError(.config, "stats.interval: 1 to 86400 seconds") }
             settings.stats.interval = Double(v)

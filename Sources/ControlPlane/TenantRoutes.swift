@@ -320,7 +320,7 @@ extension ControlRouter {
             let admin = try administration()
             let engine = await policy()
             let tenant = try ctx.parameters.require("tenant")
-            _ = try Self.node(tenant, caller: c, engine)
+            let node = try Self.node(tenant, caller: c, engine)
             struct Entry: Decodable {
                 var name: String
                 var action: String?
@@ -336,6 +336,10 @@ extension ControlRouter {
             let bare = e.name.hasPrefix("*.") ? String(e.name.dropFirst(2)) : e.name
             guard !bare.isEmpty, (try? Name(bare)) != nil else { throw ControlError(.badRequest, "'\(e.name)' is not a domain name") }
             let entry = ManagedEntry(tenant: tenant, name: e.name.lowercased(), action: action, createdBy: "key:\(c.keyName)")
+            let p = engine.profiles[node]
+            if (action == "block" ? p.blockEntries : p.allowEntries).contains(entry.name) {
+                throw ControlError(.conflict, "\(entry.name) is already a \(action) entry of \(tenant)")
+            }
             try await apply(admin) { _, entries in
                 guard !entries.contains(where: { $0.tenant == tenant && $0.name == entry.name && $0.action == action }) else {
                     throw ControlError(.conflict, "\(entry.name) is already a \(action) entry of \(tenant)")

@@ -22,7 +22,7 @@ public final class QueryChain {
 
     /// Keeps the query for the query log when its tenant logs (one flag read otherwise).
     @inline(__always) func log(_ ctx: QueryContext) {
-        guard policy.engine.logs(ctx.tenant) else { return }
+        guard policy.logsQueries, policy.engine.logs(ctx.tenant) else { return }
         stats.recordQuery(ctx, rcode: ctx.finalRcode)
     }
 

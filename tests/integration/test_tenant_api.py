@@ -304,6 +304,19 @@ def test_tenant_admins_make_and_revoke_keys_in_their_subtree(api):
     # The new key works, for its subtree.
     status, raw = call(base, "POST", "/api/v1/tenants/agency-a/entries", key, {"name": "by-new-key.example"})
     assert status == 201, raw
+    # An entry of a tenant of the file: in force, then gone again when removed.
+    import dns.message
+    import dns.query
+    import dns.rcode
+
+    def rcode(name: str) -> int:
+        return dns.query.udp(dns.message.make_query(name, "A"), LOOPBACK, port=b.port, source="127.0.7.1", timeout=5).rcode()
+
+    assert rcode("x.by-new-key.example") == dns.rcode.NXDOMAIN
+    assert call(base, "POST", "/api/v1/tenants/agency-a/entries", key, {"name": "secret-a.example"})[0] == 409  # the file's own
+    assert call(base, "DELETE", "/api/v1/tenants/agency-a/entries?name=by-new-key.example", key)[0] == 200
+    assert rcode("x.by-new-key.example") != dns.rcode.NXDOMAIN
+    assert rcode("x.secret-a.example") == dns.rcode.NXDOMAIN
     assert call(base, "GET", "/api/v1/tenants/ministry-a", key)[0] == 404
     # A's admin lists the keys of its subtree only, never the keys themselves.
     status, raw = call(base, "GET", "/api/v1/keys", ADMIN_A)

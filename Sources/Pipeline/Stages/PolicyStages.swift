@@ -9,7 +9,13 @@ import Synchronization
 /// the current engine, replaced between queries when a new one is published, so the hot path
 /// reads it with no lock and no atomic.
 public final class PolicyBox {
-    @exclusivity(unchecked) public var engine: PolicyEngine
+    @exclusivity(unchecked) public var engine: PolicyEngine {
+        didSet { cacheFlags() }
+    }
+    /// Read on every query: whether any tenant is told apart by its network, and whether any
+    /// logs its queries (kept here so that most queries never look into the engine for them).
+    @exclusivity(unchecked) public private(set) var identifiesClients = false
+    @exclusivity(unchecked) public private(set) var logsQueries = false
     /// Profile per listener index (queries on listener i get `listenerProfiles[i]`).
     @exclusivity(unchecked) public var listenerProfiles: [Int]
     /// Profile of listeners not in `listenerProfiles`.
@@ -24,6 +30,12 @@ public final class PolicyBox {
         self.defaultProfile = defaultProfile
         self.tenantOnly = tenantOnly
         self.logger = logger
+        cacheFlags()
+    }
+
+    func cacheFlags() {
+        identifiesClients = engine.identifiesClients
+        logsQueries = engine.tree.anyLogs
     }
 
     @inline(__always) func profile(listener: Int) -> Int {
@@ -69,15 +81,15 @@ public final class IdentifyTenantStage: QueryStage {
     }
 
     public func process(_ ctx: inout QueryContext) -> StageOutcome {
-        let engine = policy.engine
         if let token = ctx.identity {
-            let node = engine.node(token: token)
+            let node = policy.engine.node(token: token)
             guard node >= 0 else { return refuse(ctx, "unknown tenant token") }
             ctx.tenant = node
             stats?.stats.countTenant(node)
             return .next
         }
-        if engine.identifiesClients {
+        if policy.identifiesClients {
+            let engine = policy.engine
             let c = ctx.client
             let node: Int
             if c.family == 4 {
