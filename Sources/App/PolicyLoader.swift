@@ -227,7 +227,13 @@ public struct PolicyLoader: Sendable {
         // Size the index from the inputs so that loading does not reallocate.
         var lines = 0
         var bytes = 0
-        for (_, b, _) in loaded {
+        for (spec, b, _) in loaded {
+            if case .entries(let groups) = spec.location {
+                for g in groups {
+                    lines += g.names.count
+                    bytes += g.names.reduce(0) { $0 + $1.utf8.count + 2 }
+                }
+            }
             guard let b else { continue }
             bytes += b.count
             lines += b.withUnsafeBytes { p in p.reduce(0) { $0 + ($1 == 10 ? 1 : 0) } } + 1
