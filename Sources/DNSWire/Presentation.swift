@@ -28,8 +28,13 @@ extension RData: CustomStringConvertible {
             return "\(flags) \(String(decoding: tag, as: UTF8.self)) \(Presentation.quoted(value))"
         case .svcb(let s), .https(let s):
             var parts = ["\(s.priority)", s.target.description]
-            parts += s.params.map(Presentation.svcParam)
+            let present = Set(s.params.map(\.key))
+            parts += s.params.map { Presentation.svcParam($0, present: present) }
             return parts.joined(separator: " ")
+        // An empty digest, key or signature prints as nothing, which text cannot say: generic form.
+        case .ds(let d) where d.digest.isEmpty: return Presentation.generic((try? wireBytes()) ?? [])
+        case .dnskey(let k) where k.publicKey.isEmpty: return Presentation.generic((try? wireBytes()) ?? [])
+        case .rrsig(let s) where s.signature.isEmpty: return Presentation.generic((try? wireBytes()) ?? [])
         case .ds(let d): return "\(d.keyTag) \(d.algorithm) \(d.digestType) \(Presentation.hex(d.digest).uppercased())"
         case .dnskey(let k): return "\(k.flags) \(k.protocolField) \(k.algorithm) \(Presentation.base64(k.publicKey))"
         case .rrsig(let s):
@@ -195,14 +200,18 @@ public enum Presentation {
         return "\(year)\(p2(month + 1))\(p2(days + 1))\(p2(secs / 3600))\(p2(secs / 60 % 60))\(p2(secs % 60))"
     }
 
-    static func svcParam(_ p: RData.SvcParam) -> String {
+    /// One SvcParam; `present` holds the record's keys (a `mandatory` that lists a key the record
+    /// does not have, wire-legal but not text-legal by RFC 9460 §8, prints in the generic form).
+    static func svcParam(_ p: RData.SvcParam, present: Set<UInt16>? = nil) -> String {
         let v = p.value
         switch p.key {
         case RData.SvcParam.mandatory where !v.isEmpty && v.count % 2 == 0:
             // RFC 9460 §8: a non-empty list in strictly increasing order, without mandatory itself.
             // Any other value prints in the generic form, which parses back to the same bytes.
             let keys = stride(from: 0, to: v.count, by: 2).map { UInt16(v[$0]) << 8 | UInt16(v[$0 + 1]) }
-            guard keys[0] != RData.SvcParam.mandatory, zip(keys, keys.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            guard keys[0] != RData.SvcParam.mandatory, zip(keys, keys.dropFirst()).allSatisfy({ $0 < $1 }),
+                present.map({ p in keys.allSatisfy { p.contains($0) } }) ?? true
+            else {
                 return "key0=\(quoted(v))"
             }
             return "mandatory=" + keys.map(svcKeyName).joined(separator: ",")
