@@ -1,0 +1,2 @@
+// LLVMFuzzerRunDriver itself is in libclang_rt.fuzzer, linked by -sanitize=fuzzer.
+#include "CFuzzerDriver.h"
