@@ -142,8 +142,12 @@ public final class EngineProcessor: DatagramProcessor {
         // Publish the counters after every batch (one uncontended lock per batch, not per
         // query), copying element by element so that neither side's array is shared (no
         // copy-on-write allocation on the next count).
-        let s = stats.stats
-        published.withLock { p in p.copyCounters(from: s) }
+        do {
+            let s = stats.stats
+            published.withLock { p in p.copyCounters(from: s) }
+        }
+        // After the copy is gone, so that clearing does not copy the shared buffer.
+        stats.stats.clearTouched()
         if !stats.hits.isEmpty {
             let box = stats
             publishedHits.withLock { h in

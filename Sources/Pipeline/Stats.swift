@@ -36,6 +36,10 @@ public struct PipelineStats: Sendable {
     /// Queries per policy node (public profile or tenant, by index), for per-tenant statistics.
     /// Grows when a node is first seen (the only allocation, once per node).
     public var tenantQueries: [UInt64] = []
+    /// Nodes counted since the counters were last published (so that publishing copies those,
+    /// not one counter per tenant after every batch); `touchedAll` when there were too many.
+    public var touched: [Int32] = []
+    public var touchedAll = false
     public init() {}
 
     @inline(__always)
@@ -43,8 +47,18 @@ public struct PipelineStats: Sendable {
         if node >= tenantQueries.count {
             guard node >= 0 else { return }
             tenantQueries.append(contentsOf: repeatElement(0, count: node + 1 - tenantQueries.count))
+            touchedAll = true
         }
         tenantQueries[node] &+= 1
+        if !touchedAll && touched.last != Int32(truncatingIfNeeded: node) {
+            if touched.count < 64 { touched.append(Int32(truncatingIfNeeded: node)) } else { touchedAll = true }
+        }
+    }
+
+    /// After publishing: nothing is touched.
+    public mutating func clearTouched() {
+        if !touched.isEmpty { touched.removeAll(keepingCapacity: true) }
+        touchedAll = false
     }
 
     @inline(__always)
@@ -70,8 +84,14 @@ public struct PipelineStats: Sendable {
         audited = other.audited
         refusedTenant = other.refusedTenant
         for i in blockedByCategory.indices { blockedByCategory[i] = other.blockedByCategory[i] }
-        if tenantQueries.count != other.tenantQueries.count { tenantQueries = [UInt64](repeating: 0, count: other.tenantQueries.count) }
-        for i in tenantQueries.indices { tenantQueries[i] = other.tenantQueries[i] }
+        if tenantQueries.count != other.tenantQueries.count {
+            tenantQueries = other.tenantQueries
+            tenantQueries.withUnsafeMutableBufferPointer { _ in }  // its own storage from here on
+        } else if other.touchedAll {
+            for i in tenantQueries.indices { tenantQueries[i] = other.tenantQueries[i] }
+        } else {
+            for t in other.touched { tenantQueries[Int(t)] = other.tenantQueries[Int(t)] }
+        }
     }
 
     public static func + (a: PipelineStats, b: PipelineStats) -> PipelineStats {
