@@ -397,6 +397,11 @@ public actor PolicyService: Service {
     public func replaceTenants(_ next: PolicySettings) async {
         settings = next
         loader = PolicyLoader(settings: next, dataDirectory: dataDirectory)
+        // A build already running has the old settings: wait for it (bounded by a build's time),
+        // so that the change is in force when this returns.
+        for _ in 0..<6000 where rebuilding {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         await rebuild(client: nil, due: [], reason: "tenants changed")
     }
 

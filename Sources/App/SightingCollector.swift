@@ -54,15 +54,19 @@ final class SightingCollector: Service, Sendable {
                 pending = [:]
                 from = now
             }
-            // Queries per node: the counters only grow; this interval's are the differences.
-            var totals: [UInt64] = []
-            for snap in (try? await dns.snapshots()) ?? [] {
-                let q = snap.pipeline.tenantQueries
-                if q.count > totals.count { totals.append(contentsOf: repeatElement(0, count: q.count - totals.count)) }
-                for i in q.indices { totals[i] &+= q[i] }
+            // Queries per node: the counters only grow; this interval's are the differences (a
+            // round whose counters cannot be read counts none, and the next one catches up).
+            var totals = lastTotals
+            if let snaps = try? await dns.snapshots() {
+                totals = []
+                for snap in snaps {
+                    let q = snap.pipeline.tenantQueries
+                    if q.count > totals.count { totals.append(contentsOf: repeatElement(0, count: q.count - totals.count)) }
+                    for i in q.indices { totals[i] &+= q[i] }
+                }
             }
             var queries = totals
-            for i in queries.indices where i < lastTotals.count { queries[i] = totals[i] &- lastTotals[i] }
+            for i in queries.indices where i < lastTotals.count { queries[i] = totals[i] >= lastTotals[i] ? totals[i] - lastTotals[i] : 0 }
             lastTotals = totals
             let (rows, names) = Self.tenantStats(queries: queries, hits: hits, engine: engine, bucket: bucket, seconds: now.timeIntervalSince(bucket))
             bucket = now
