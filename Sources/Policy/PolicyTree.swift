@@ -217,8 +217,11 @@ public struct PolicyTree: Sendable {
                 let l = Int(cls.list)
                 let list = lists[l]
                 if cls.kind == .allow {
-                    if pi < 0 && filters[i] && selector.selects(list) && !scopedAllow.contains(l) {
-                        row[k] = .allow(level: 0)
+                    // Allow lists no node names apply from the first node of a chain that filters
+                    // (a root, or a tenant that filters under an unfiltered profile), at its level.
+                    if (pi < 0 || !filters[Int(pi)]) && filters[i] && selector.selects(list) && !scopedAllow.contains(l) {
+                        if row[k].kind != .allow { row[k] = PolicyEffect(kind: .allow) }
+                        row[k].allowLevels |= 1 << UInt64(level)
                     }
                     if p.allowLists.contains(list.name) {
                         if row[k].kind != .allow { row[k] = PolicyEffect(kind: .allow) }

@@ -244,3 +244,22 @@ extension RuleBook {
         #expect(e.tree.depth[69] == 63)  // clamped (the configuration refuses such a tree)
     }
 }
+
+@Suite struct UnfilteredParentTests {
+    /// A tenant that filters under the unfiltered profile gets the allow lists every filtering
+    /// node has (warninglists), as a root would.
+    @Test func warninglistsApplyBelowAnUnfilteredProfile() {
+        var b = RuleBook()
+        b.list("malware", [.malware])
+        b.name("bad.test")
+        b.name("popular.test")
+        b.list("tranco", [], allow: true)
+        b.name("popular.test", .exact, .allow)
+        let school = Profile(name: "school", categories: .threats, parent: "unfiltered")
+        let e = PolicyEngine(snapshot: b.builder.finish(), profiles: Profile.builtIn + [school])
+        #expect(e.kind("popular.test", profile: "school") == .allowed)
+        #expect(e.kind("bad.test", profile: "school") == .blocked)
+        #expect(e.kind("popular.test", profile: "unfiltered") == .none)
+        #expect(e.kind("popular.test", profile: "protective") == .allowed)
+    }
+}
