@@ -137,7 +137,11 @@ extension ControlRouter {
             let c = try await caller(req)
             let engine = await policy()
             let visible = engine.profiles.indices.filter { Self.sees(c, node: $0, engine) }
-            return Self.json(.ok, ["tenants": visible.map { Self.view($0, engine, caller: c) }])
+            // Children once for all (not a scan of every node per node).
+            var children: [Int: [Int]] = [:]
+            for n in engine.profiles.indices where engine.tree.parent[n] >= 0 { children[Int(engine.tree.parent[n]), default: []].append(n) }
+            let owned = Dictionary(grouping: engine.snapshot.lists.compactMap { l in l.owner.map { ($0, l.name) } }, by: \.0).mapValues { $0.map(\.1) }
+            return Self.json(.ok, ["tenants": visible.map { Self.view($0, engine, caller: c, children: children[$0] ?? [], owned: owned) }])
         }
         api.get("/tenants/:tenant") { req, ctx in
             let c = try await caller(req)
@@ -412,7 +416,7 @@ extension ControlRouter {
         return n
     }
 
-    static func view(_ n: Int, _ engine: PolicyEngine, caller c: IntelCaller) -> TenantView {
+    static func view(_ n: Int, _ engine: PolicyEngine, caller c: IntelCaller, children: [Int]? = nil, owned: [String: [String]]? = nil) -> TenantView {
         let p = engine.profiles[n]
         let tree = engine.tree
         var path: [String] = []
@@ -421,14 +425,14 @@ extension ControlRouter {
             path.append(engine.profiles[i].name)
             i = Int(tree.parent[i])
         }
-        let children = engine.profiles.indices.filter { Int(tree.parent[$0]) == n }.map { engine.profiles[$0].name }
+        let kids = children ?? engine.profiles.indices.filter { Int(tree.parent[$0]) == n }
         return TenantView(
             name: p.name, parent: tree.parent[n] >= 0 ? engine.profiles[Int(tree.parent[n])].name : nil, path: path.reversed(),
             depth: Int(tree.depth[n]), publicProfile: Profile.builtIn.contains { $0.name == p.name } && p.parent == nil,
             categories: p.categories.categories.map(\.description), effectiveCategories: tree.categories[n].categories.map(\.description),
             overridable: p.overridableCategories.categories.map(\.description) + p.overridableLists, blockLists: p.blockLists, allowLists: p.allowLists,
-            ownLists: engine.snapshot.lists.filter { $0.owner == p.name }.map(\.name), block: p.blockEntries, allow: p.allowEntries, action: p.action.rawValue, blockPage: p.blockPage,
+            ownLists: owned.map { $0[p.name] ?? [] } ?? engine.snapshot.lists.filter { $0.owner == p.name }.map(\.name), block: p.blockEntries, allow: p.allowEntries, action: p.action.rawValue, blockPage: p.blockPage,
             logQueries: p.logQueries ?? false, networks: p.networks.map(\.description), token: c.role == .admin ? p.token : nil,
-            children: children.filter { sees(c, node: engine.profileIndex(named: $0)!, engine) })
+            children: kids.filter { sees(c, node: $0, engine) }.map { engine.profiles[$0].name })
     }
 }

@@ -128,7 +128,7 @@ public final class PolicyEngine: Sendable {
         }
     }
 
-    public func profileIndex(named name: String) -> Int? { profiles.firstIndex { $0.name == name } }
+    public func profileIndex(named name: String) -> Int? { tree.byName[name].map(Int.init) }
 
     /// A new engine with the same rules and these profiles/config.
     public func with(profiles: [Profile], config: PolicyConfig) -> PolicyEngine {

@@ -85,6 +85,8 @@ public struct PolicyTree: Sendable {
     /// Whether each node's queries are logged (`log-queries`, inherited), and whether any is.
     public let logs: [Bool]
     public let anyLogs: Bool
+    /// Node index by name (the first node of that name).
+    let byName: [String: Int32]
     /// Client networks to nodes (an entry's `ruleID` is the node), and tokens to nodes.
     let clients: PrefixTable
     let tokens: [String: Int32]
@@ -258,6 +260,7 @@ public struct PolicyTree: Sendable {
         self.classOwner = classOwner
         self.classOverridable = classOverridable
         self.flat = depth.allSatisfy { $0 == 0 }
+        self.byName = index.mapValues { Int32($0) }
         self.logs = logs
         self.anyLogs = logs.contains(true)
         var clients = PrefixTable()
