@@ -27,6 +27,9 @@ extension RData: CustomStringConvertible {
             }
             return "\(flags) \(String(decoding: tag, as: UTF8.self)) \(Presentation.quoted(value))"
         case .svcb(let s), .https(let s):
+            // Key 65535 is reserved (RFC 9460 §14.3.2): no text names it, so the whole RDATA
+            // prints in the generic form, which parses back to the same bytes.
+            if s.params.contains(where: { $0.key == 0xFFFF }) { return Presentation.generic((try? wireBytes()) ?? []) }
             var parts = ["\(s.priority)", s.target.description]
             let present = Set(s.params.map(\.key))
             parts += s.params.map { Presentation.svcParam($0, present: present) }

@@ -33,6 +33,13 @@ struct FuzzFindingsTests {
                         .init(key: RData.SvcParam.mandatory, value: [0x00, 0x01, 0x1C, 0x03]),
                         .init(key: RData.SvcParam.alpn, value: [0x02, 0x68, 0x33]),
                     ]))),
+        // Key 65535 is reserved: the text parser does not take `key65535`.
+        Case(
+            label: "HTTPS with the reserved key 65535",
+            rdata: .https(
+                .init(
+                    priority: 1, target: .root,
+                    params: [.init(key: RData.SvcParam.alpn, value: [0xFF, 0xFF]), .init(key: 0xFFFF, value: [0x20, 0x01])]))),
         // An empty trailing base64/hex field prints as nothing, and the parser says "missing".
         Case(
             label: "DNSKEY with an empty public key",
