@@ -35,7 +35,7 @@ let package = Package(
         ),
         // recvmmsg/sendmmsg for the native UDP engine (needs _GNU_SOURCE, so it is C).
         .target(name: "CBulwarkNet"),
-        // NIO listeners (UDP, TCP, DoT), the native UDP engine and the upstream client.
+        // NIO listeners (UDP, TCP, DoT), the native UDP engine and the upstream clients (UDP/TCP, DoT).
         .target(
             name: "DNSTransport",
             dependencies: [
@@ -44,6 +44,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -57,7 +57,7 @@ public final class DNSServer: Service, Sendable {
             let bound = try await loop.submit {
                 let stats = StatsBox()
                 let cache = ResponseCache(config: Self.perLoopCache(settings))
-                let forwarder = Forwarder(upstreams: settings.upstreams, config: settings.forwarder, loop: loop)
+                let forwarder = Forwarder(servers: settings.upstreams, config: settings.forwarder, loop: loop, logger: logger)
                 let resolver = CachingResolver(cache: cache, forwarder: forwarder, loop: loop)
                 if let replica { resolver.replicate = { replica.push($0) } }
                 let chain = QueryChain.build(
@@ -258,7 +258,7 @@ public final class DNSServer: Service, Sendable {
                 let proc = p.value
                 let r = proc.resolver
                 return LoopSnapshot(
-                    pipeline: proc.stats.stats, upstream: r.forwarder.stats, upstreams: r.forwarder.upstreams,
+                    pipeline: proc.stats.stats, upstream: r.forwarder.stats, upstreams: r.forwarder.upstreamsNow,
                     cacheEntries: r.cache.count, cacheBytes: r.cache.bytes, cacheEvictions: r.cache.evictions,
                     prefetches: r.prefetches, coalesced: r.coalesced, upstreamInFlight: r.forwarder.inFlightCount)
             }.get()

@@ -102,20 +102,34 @@ public enum PrometheusText {
         header("bulwark_upstream_tcp_retries_total", "counter", "Truncated upstream answers retried over TCP.")
         s += "bulwark_upstream_tcp_retries_total \(tcpRetries)\n"
         header("bulwark_upstream_queries_total", "counter", "Queries sent to each upstream.")
-        var perUpstream: [String: (UInt64, UInt64)] = [:]
+        var perUpstream: [String: (queries: UInt64, failures: UInt64, connections: UInt64, handshakeFailures: UInt64)] = [:]
+        var tlsUpstreams: Set<String> = []
         for snap in snaps {
             for u in snap.upstreams {
-                let k = "\(u.address.ipAddress ?? "?"):\(u.address.port ?? 0)"
-                let cur = perUpstream[k] ?? (0, 0)
-                perUpstream[k] = (cur.0 + u.queries, cur.1 + u.failures)
+                let cur = perUpstream[u.label] ?? (0, 0, 0, 0)
+                perUpstream[u.label] = (
+                    cur.queries + u.queries, cur.failures + u.failures, cur.connections + u.connections,
+                    cur.handshakeFailures + u.handshakeFailures)
+                if u.label.hasPrefix("tls://") { tlsUpstreams.insert(u.label) }
             }
         }
-        for (k, v) in perUpstream.sorted(by: { $0.key < $1.key }) {
-            s += "bulwark_upstream_queries_total{upstream=\"\(k)\"} \(v.0)\n"
+        let sortedUpstreams = perUpstream.sorted(by: { $0.key < $1.key })
+        for (k, v) in sortedUpstreams {
+            s += "bulwark_upstream_queries_total{upstream=\"\(k)\"} \(v.queries)\n"
         }
         header("bulwark_upstream_failures_total", "counter", "Failed attempts at each upstream.")
-        for (k, v) in perUpstream.sorted(by: { $0.key < $1.key }) {
-            s += "bulwark_upstream_failures_total{upstream=\"\(k)\"} \(v.1)\n"
+        for (k, v) in sortedUpstreams {
+            s += "bulwark_upstream_failures_total{upstream=\"\(k)\"} \(v.failures)\n"
+        }
+        if !tlsUpstreams.isEmpty {
+            header("bulwark_upstream_tls_connections_total", "counter", "Connections opened to each DNS-over-TLS upstream (kept open and reused).")
+            for (k, v) in sortedUpstreams where tlsUpstreams.contains(k) {
+                s += "bulwark_upstream_tls_connections_total{upstream=\"\(k)\"} \(v.connections)\n"
+            }
+            header("bulwark_upstream_tls_handshake_failures_total", "counter", "Failed TLS handshakes or SPKI pin checks with each DNS-over-TLS upstream.")
+            for (k, v) in sortedUpstreams where tlsUpstreams.contains(k) {
+                s += "bulwark_upstream_tls_handshake_failures_total{upstream=\"\(k)\"} \(v.handshakeFailures)\n"
+            }
         }
         header("bulwark_policy_blocked_total", "counter", "Queries blocked, by what matched (qname, answer) and the rule's category.")
         for c in Category.allCases {

@@ -1,4 +1,5 @@
 import DNSTransport
+import Foundation
 import DNSWire
 import Logging
 import NIOCore
@@ -17,7 +18,8 @@ public struct Settings: Sendable {
     /// True when `listen` is the built-in default (then an address family the host lacks, such
     /// as IPv6 in some containers, is skipped with a warning instead of failing startup).
     public var listenIsDefault: Bool = false
-    public var upstreams: [SocketAddress]
+    /// Upstream resolvers: plain DNS (UDP, TCP on truncation) or DNS over TLS.
+    public var upstreams: [UpstreamServer]
     public var threads: Int
     public var dataDirectory: String
     public var metrics: SocketAddress?
@@ -82,9 +84,9 @@ public struct Settings: Sendable {
             }
         }
         var skipped: [String] = []
-        var upstreams: [SocketAddress]
+        var upstreams: [UpstreamServer]
         if let list = raw.upstreams, !list.isEmpty {
-            upstreams = try list.map { try parseAddress($0, what: "upstreams") }
+            upstreams = try list.map { try parseUpstream($0) }
         } else {
             let path = raw.resolvConf ?? "/etc/resolv.conf"
             guard let text = readFile(path) else {
@@ -96,7 +98,7 @@ public struct Settings: Sendable {
                 if isSelf(a, listen: listen) {
                     skipped.append(ns)
                 } else {
-                    upstreams.append(a)
+                    upstreams.append(UpstreamServer(a))
                 }
             }
             guard !upstreams.isEmpty else {
@@ -104,7 +106,7 @@ public struct Settings: Sendable {
                 throw AppError(.config, "no upstreams given and \(path) is of no use: \(why); use --upstream ADDR:PORT")
             }
         }
-        for u in upstreams where listen.contains(where: { sameEndpoint($0, u) }) {
+        for u in upstreams where u.tls == nil && listen.contains(where: { sameEndpoint($0, u.address) }) {
             throw AppError(.config, "upstream \(u) is one of this server's listen addresses: it would forward to itself")
         }
         let threads = raw.threads ?? 0
@@ -247,6 +249,62 @@ public struct Settings: Sendable {
             return try SocketAddress(ipAddress: host, port: port)
         } catch {
             throw AppError(.config, "\(what): '\(text)': \(error)")
+        }
+    }
+
+    /// One upstream: `ADDR[:PORT]` (plain DNS, port 53), or DNS over TLS (port 853):
+    /// `tls://ADDR[:PORT][#NAME][?name=NAME&ca=FILE&pin=BASE64…]`. NAME is the name its
+    /// certificate must carry (without one, its IP address); `ca` a PEM file of trust roots
+    /// (default: the system store); each `pin` a base64 SHA-256 of an accepted
+    /// SubjectPublicKeyInfo (RFC 7469 `pin-sha256`).
+    public static func parseUpstream(_ text: String) throws -> UpstreamServer {
+        let scheme = "tls://"
+        guard text.lowercased().hasPrefix(scheme) else {
+            return UpstreamServer(try parseAddress(text, what: "upstreams"))
+        }
+        var rest = Substring(text.dropFirst(scheme.count))
+        var options: [(String, String)] = []
+        if let q = rest.firstIndex(of: "?") {
+            for pair in rest[rest.index(after: q)...].split(separator: "&") {
+                guard let eq = pair.firstIndex(of: "=") else { throw AppError(.config, "upstreams: '\(text)': '\(pair)' is not KEY=VALUE") }
+                options.append((String(pair[..<eq]), String(pair[pair.index(after: eq)...])))
+            }
+            rest = rest[..<q]
+        }
+        var name: String? = nil
+        if let hash = rest.firstIndex(of: "#") {
+            name = String(rest[rest.index(after: hash)...])
+            rest = rest[..<hash]
+        }
+        var ca: String? = nil
+        var pins: [[UInt8]] = []
+        for (key, value) in options {
+            switch key {
+            case "name": name = value
+            case "ca": ca = value
+            case "pin":
+                let b64 = value.hasPrefix("sha256/") ? String(value.dropFirst(7)) : value
+                guard let digest = Data(base64Encoded: b64), digest.count == 32 else {
+                    throw AppError(.config, "upstreams: '\(text)': pin '\(value)' is not a base64 SHA-256 digest")
+                }
+                pins.append([UInt8](digest))
+            default:
+                throw AppError(.config, "upstreams: '\(text)': unknown option '\(key)' (name, ca, pin)")
+            }
+        }
+        var address = String(rest)
+        if address.hasPrefix("[") {
+            if address.hasSuffix("]") { address += ":853" }
+        } else if !address.contains(":") {
+            address += ":853"
+        } else if address.filter({ $0 == ":" }).count > 1 {
+            address = "[\(address)]:853"
+        }
+        let socket = try parseAddress(address, what: "upstreams")
+        do {
+            return UpstreamServer(socket, tls: try UpstreamTLS(serverName: name.flatMap { $0.isEmpty ? nil : $0 }, caFile: ca, spkiPins: pins))
+        } catch {
+            throw AppError(.config, "upstreams: '\(text)': \(error)")
         }
     }
 

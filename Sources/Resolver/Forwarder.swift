@@ -1,5 +1,6 @@
 import DNSTransport
 import DNSWire
+import Logging
 import NIOCore
 
 /// Forwarding settings.
@@ -18,6 +19,8 @@ public struct ForwarderConfig: Sendable, Equatable {
 /// Health of one upstream as seen from one event loop.
 public struct UpstreamState: Sendable {
     public let address: SocketAddress
+    /// How it is named in metrics and logs (`tls://…#name` for DNS over TLS).
+    public let label: String
     /// Smoothed round-trip time in microseconds (EWMA 1/8), 0 until measured.
     public var srttMicros: Double = 0
     public var consecutiveFailures = 0
@@ -25,7 +28,13 @@ public struct UpstreamState: Sendable {
     public var downUntil: UInt64 = 0
     public var queries: UInt64 = 0
     public var failures: UInt64 = 0
-    public init(address: SocketAddress) { self.address = address }
+    /// DNS over TLS: connections opened and handshakes (or pin checks) that failed.
+    public var connections: UInt64 = 0
+    public var handshakeFailures: UInt64 = 0
+    public init(address: SocketAddress, label: String? = nil) {
+        self.address = address
+        self.label = label ?? UpstreamServer(address).description
+    }
 }
 
 /// Latency histogram buckets in seconds (Prometheus `le`).
@@ -52,9 +61,12 @@ public struct UpstreamStats: Sendable {
 
 /// Forwards questions to upstream resolvers for one event loop: random ID and source port per
 /// query, answers checked against the question, TCP retry on TC, failover by health and RTT.
+/// DNS-over-TLS upstreams get one kept-open connection per loop, shared by its queries.
 public final class Forwarder {
     public let config: ForwarderConfig
     public private(set) var upstreams: [UpstreamState]
+    /// The loop's connection to each DNS-over-TLS upstream (nil for plain ones).
+    let tlsConnections: [TLSUpstreamConnection?]
     public private(set) var stats = UpstreamStats()
     let loop: any EventLoop
     let clock: any ResolverClock
@@ -62,11 +74,34 @@ public final class Forwarder {
     public var inFlightCount: Int { inFlight }
     var rng = SystemRandomNumberGenerator()
 
-    public init(upstreams: [SocketAddress], config: ForwarderConfig, loop: any EventLoop, clock: any ResolverClock = SystemClock()) {
-        self.upstreams = upstreams.map(UpstreamState.init)
+    public convenience init(upstreams: [SocketAddress], config: ForwarderConfig, loop: any EventLoop, clock: any ResolverClock = SystemClock()) {
+        self.init(servers: upstreams.map { UpstreamServer($0) }, config: config, loop: loop, clock: clock)
+    }
+
+    public init(
+        servers: [UpstreamServer], config: ForwarderConfig, loop: any EventLoop, clock: any ResolverClock = SystemClock(), logger: Logger? = nil
+    ) {
+        self.upstreams = servers.map { UpstreamState(address: $0.address, label: $0.description) }
+        self.tlsConnections = servers.map { s in s.tls.map { TLSUpstreamConnection(address: s.address, tls: $0, loop: loop, logger: logger) } }
         self.config = config
         self.loop = loop
         self.clock = clock
+    }
+
+    /// Closes the kept-open upstream connections (at shutdown).
+    public func close() {
+        for c in tlsConnections { c?.close() }
+    }
+
+    /// The upstreams with their connection counters brought up to date.
+    public var upstreamsNow: [UpstreamState] {
+        var out = upstreams
+        for (i, c) in tlsConnections.enumerated() {
+            guard let c else { continue }
+            out[i].connections = c.connectionsOpened
+            out[i].handshakeFailures = c.handshakeFailures
+        }
+        return out
     }
 
     /// Upstream indices in the order to try: healthy ones by RTT (unmeasured first, ties broken
@@ -109,7 +144,11 @@ public final class Forwarder {
         }
         let index = order[position]
         let server = upstreams[index].address
-        let id = UInt16.random(in: 0...UInt16.max, using: &rng)
+        let tls = tlsConnections[index]
+        var pick = UInt16.random(in: 0...UInt16.max, using: &rng)
+        // IDs are unique per kept-open connection (RFC 7766 §6.2.1.1).
+        while let tls, tls.isPending(pick) { pick = UInt16.random(in: 0...UInt16.max, using: &rng) }
+        let id = pick
         var header = Header(id: id)
         header.recursionDesired = true
         header.checkingDisabled = cd
@@ -126,38 +165,43 @@ public final class Forwarder {
         let me = NIOLoopBound(self, eventLoop: loop)
         let timeout = config.attemptTimeout
         let loop = self.loop
-        UpstreamExchange.udp(wire, to: server, on: loop, timeout: timeout, accept: accept)
-            .flatMap { bytes -> EventLoopFuture<[UInt8]> in
-                // TC=1: ask again over TCP (RFC 7766 §5).
-                if bytes.count > 2 && bytes[2] & 0x02 != 0 {
-                    me.value.stats.tcpRetries += 1
-                    return UpstreamExchange.tcp(wire, to: server, on: loop, timeout: timeout, accept: accept)
+        let exchange: EventLoopFuture<[UInt8]>
+        if let tls {
+            exchange = tls.exchange(wire, timeout: timeout, accept: accept)
+        } else {
+            exchange = UpstreamExchange.udp(wire, to: server, on: loop, timeout: timeout, accept: accept)
+                .flatMap { bytes -> EventLoopFuture<[UInt8]> in
+                    // TC=1: ask again over TCP (RFC 7766 §5).
+                    if bytes.count > 2 && bytes[2] & 0x02 != 0 {
+                        me.value.stats.tcpRetries += 1
+                        return UpstreamExchange.tcp(wire, to: server, on: loop, timeout: timeout, accept: accept)
+                    }
+                    return loop.makeSucceededFuture(bytes)
                 }
-                return loop.makeSucceededFuture(bytes)
-            }
-            .whenComplete { result in
-                let this = me.value
-                switch result {
-                case .success(let bytes):
-                    guard let msg = try? Message(parsing: bytes) else {
-                        this.failed(index, timeout: false)
-                        this.attempt(q, dnssecOK: dnssecOK, cd: cd, order: order, position: position + 1, answered: answered, promise: promise)
-                        return
-                    }
-                    switch msg.rcode {
-                    case .servFail, .refused, .notImp, .formErr:
-                        this.failed(index, timeout: false)
-                        this.attempt(q, dnssecOK: dnssecOK, cd: cd, order: order, position: position + 1, answered: true, promise: promise)
-                    default:
-                        this.succeeded(index, started: started)
-                        promise.succeed(msg)
-                    }
-                case .failure(let error):
-                    let isTimeout = (error as? TransportError)?.code == .timeout
-                    this.failed(index, timeout: isTimeout)
+        }
+        exchange.whenComplete { result in
+            let this = me.value
+            switch result {
+            case .success(let bytes):
+                guard let msg = try? Message(parsing: bytes) else {
+                    this.failed(index, timeout: false)
                     this.attempt(q, dnssecOK: dnssecOK, cd: cd, order: order, position: position + 1, answered: answered, promise: promise)
+                    return
                 }
+                switch msg.rcode {
+                case .servFail, .refused, .notImp, .formErr:
+                    this.failed(index, timeout: false)
+                    this.attempt(q, dnssecOK: dnssecOK, cd: cd, order: order, position: position + 1, answered: true, promise: promise)
+                default:
+                    this.succeeded(index, started: started)
+                    promise.succeed(msg)
+                }
+            case .failure(let error):
+                let isTimeout = (error as? TransportError)?.code == .timeout
+                this.failed(index, timeout: isTimeout)
+                this.attempt(q, dnssecOK: dnssecOK, cd: cd, order: order, position: position + 1, answered: answered, promise: promise)
             }
+        }
     }
 
     func succeeded(_ i: Int, started: UInt64) {

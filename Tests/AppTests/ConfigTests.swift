@@ -13,7 +13,7 @@ struct ConfigTests {
     @Test func defaultsListenOnLoopbackAndForwardToResolvConf() throws {
         let s = try settings(RawConfig())
         #expect(s.listen.map { "\($0.ipAddress!):\($0.port!)" } == ["127.0.0.1:53", "::1:53"])
-        #expect(s.upstreams.map { "\($0.ipAddress!):\($0.port!)" } == ["192.0.2.53:53", "2001:db8::53:53"])
+        #expect(s.upstreams.map { "\($0.address.ipAddress!):\($0.address.port!)" } == ["192.0.2.53:53", "2001:db8::53:53"])
         #expect(s.threads == 2)
         #expect(s.metrics?.port == 8053)
         #expect(s.maxUDPSize == 1232)
@@ -21,7 +21,7 @@ struct ConfigTests {
 
     @Test func neverForwardsToItself() throws {
         let s = try settings(RawConfig(), resolv: "nameserver 127.0.0.1\nnameserver 192.0.2.1\n")
-        #expect(s.upstreams.map { $0.ipAddress! } == ["192.0.2.1"])
+        #expect(s.upstreams.map { $0.address.ipAddress! } == ["192.0.2.1"])
         #expect(s.skippedSelf == ["127.0.0.1"])
         #expect(throws: AppError.self) { try settings(RawConfig(), resolv: "nameserver 127.0.0.1\n") }
         var raw = RawConfig()
@@ -30,6 +30,31 @@ struct ConfigTests {
         raw.listen = ["127.0.0.1:5300"]
         raw.upstreams = ["127.0.0.1:5300"]
         #expect(throws: AppError.self) { try settings(raw) }
+    }
+
+    @Test func dnsOverTLSUpstreams() throws {
+        let a = try Settings.parseUpstream("tls://192.0.2.1#dns.example")
+        #expect(a.address.port == 853 && a.tls?.serverName == "dns.example" && a.tls?.caFile == nil)
+        #expect(a.description == "tls://192.0.2.1:853#dns.example")
+        let b = try Settings.parseUpstream("tls://[2001:db8::1]:8853?name=dns.example")
+        #expect(b.address.ipAddress == "2001:db8::1" && b.address.port == 8853 && b.tls?.serverName == "dns.example")
+        #expect(try Settings.parseUpstream("tls://2001:db8::1").address.port == 853)
+        // Without a name, the address is what the certificate must carry.
+        #expect(try Settings.parseUpstream("TLS://192.0.2.1:853").tls?.serverName == nil)
+        let pin = "sha256/" + String(repeating: "A", count: 43) + "="
+        #expect(try Settings.parseUpstream("tls://192.0.2.1?pin=\(pin)&pin=\(String(repeating: "B", count: 43))=").tls?.spkiPins.count == 2)
+        #expect(try Settings.parseUpstream("192.0.2.1").tls == nil)
+        for bad in [
+            "tls://192.0.2.1?pin=abc", "tls://192.0.2.1?colour=red", "tls://192.0.2.1?name", "tls://localhost",
+            "tls://192.0.2.1?ca=/nonexistent/ca.pem", "tls://192.0.2.1#192.0.2.1", "tls://192.0.2.1:99999",
+        ] {
+            #expect(throws: AppError.self, "\(bad)") { try Settings.parseUpstream(bad) }
+        }
+        // A DoT upstream on one of our own plain listen addresses is not forwarding to ourselves.
+        var raw = RawConfig()
+        raw.listen = ["127.0.0.1:5300"]
+        raw.upstreams = ["tls://127.0.0.1:5300", "192.0.2.1"]
+        #expect(try settings(raw).upstreams.map(\.description) == ["tls://127.0.0.1:5300", "192.0.2.1:53"])
     }
 
     @Test func addressesWithPortsAndIPv6Brackets() throws {
@@ -63,7 +88,7 @@ struct ConfigTests {
         flags.threads = 3
         let s = try settings(file.overlaid(with: env).overlaid(with: flags))
         #expect(s.threads == 3)
-        #expect(s.upstreams.map { $0.ipAddress! } == ["192.0.2.2", "192.0.2.3"])
+        #expect(s.upstreams.map { $0.address.ipAddress! } == ["192.0.2.2", "192.0.2.3"])
         #expect(s.listen.count == 2)
         #expect(s.logFormat == .json)
         #expect(s.cache.maxBytes == 1_048_576)

@@ -1,4 +1,4 @@
-import DNSTransport
+@testable import DNSTransport
 import Foundation
 import Testing
 
@@ -18,5 +18,24 @@ import Testing
                 #expect(error.code == .tls)
             }
         }
+    }
+
+    /// RFC 6125 name matching for DoT upstreams (NIOSSL's own check also takes the IP address).
+    @Test func upstreamCertificateNames() {
+        #expect(UpstreamTLS.matches(pattern: "dns.example", name: "DNS.example."))
+        #expect(UpstreamTLS.matches(pattern: "*.example.net", name: "dot.example.net"))
+        #expect(!UpstreamTLS.matches(pattern: "*.example.net", name: "a.b.example.net"))
+        #expect(!UpstreamTLS.matches(pattern: "*.example.net", name: "example.net"))
+        #expect(!UpstreamTLS.matches(pattern: "*.net", name: "example.net"))
+        #expect(!UpstreamTLS.matches(pattern: "d*.example.net", name: "dot.example.net"))
+        #expect(!UpstreamTLS.matches(pattern: "example.net", name: "dns.example.net"))
+        #expect(!UpstreamTLS.matches(pattern: "", name: ""))
+    }
+
+    @Test func upstreamSettingsAreChecked() {
+        #expect(throws: TransportError.self) { try UpstreamTLS(serverName: "192.0.2.1", caFile: nil, spkiPins: []) }
+        #expect(throws: TransportError.self) { try UpstreamTLS(serverName: nil, caFile: nil, spkiPins: [[1, 2, 3]]) }
+        #expect(throws: TransportError.self) { try UpstreamTLS(serverName: nil, caFile: "/nonexistent.pem", spkiPins: []) }
+        #expect((try? UpstreamTLS(serverName: "dns.example", caFile: nil, spkiPins: [[UInt8](repeating: 7, count: 32)])) != nil)
     }
 }
