@@ -2,11 +2,13 @@ import DNSTransport
 import DNSWire
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdHTTP2
 import Logging
 import NIOCore
 import NIOSSL
 import ServiceLifecycle
+import Synchronization
 
 /// DNS over HTTPS (RFC 8484): `GET ?dns=<base64url>` and `POST application/dns-message` on
 /// `doh.path` (default `/dns-query`), over HTTP/2 (ALPN h2) or HTTP/1.1, TLS only. Each query runs
@@ -169,13 +171,14 @@ final class DoHServer: Service, Sendable {
             throw AppError(.startup, "doh: \(error)")
         }
         let logger = self.logger
+        let channels = DoHChannels()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (k, address) in settings.listen.enumerated() {
                 let host = address.ipAddress ?? "127.0.0.1"
                 let port = address.port ?? 443
                 let app = Application(
                     router: router(listener: listenerBase + k),
-                    server: try .http2Upgrade(tlsConfiguration: tls),
+                    server: HTTPServerBuilder { responder in try channels.add(ReloadableDoHChannel(tls: tls, responder: responder)) },
                     configuration: .init(address: .hostname(host, port: port), serverName: "Bulwark/\(Bulwark.version)"),
                     onServerRunning: { _ in
                         logger.info("listening", metadata: ["address": "\(address)", "transports": "doh (h2, http/1.1)"])
@@ -183,8 +186,73 @@ final class DoHServer: Service, Sendable {
                     logger: logger)
                 group.addTask { try await app.run() }
             }
+            group.addTask { await self.reloadCertificates(channels) }
             try await group.next()
             group.cancelAll()
         }
+    }
+
+    /// Checks the certificate and key files every 2 s; when they change, new connections take
+    /// the new pair and open ones keep theirs. A pair that cannot be used is logged once and the
+    /// old one stays in use (as for DoT).
+    func reloadCertificates(_ channels: DoHChannels) async {
+        var stamp = TLSIdentity.stamp(settings.certificate, settings.privateKey)
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .seconds(2))
+            } catch {
+                return
+            }
+            let now = TLSIdentity.stamp(settings.certificate, settings.privateKey)
+            guard now != stamp else { continue }
+            stamp = now
+            do {
+                let tls = try TLSIdentity.serverConfiguration(certificate: settings.certificate, privateKey: settings.privateKey)
+                try channels.replace(tls)
+                logger.info("doh certificate reloaded", metadata: ["certificate": "\(settings.certificate)"])
+            } catch {
+                logger.error("doh certificate not reloaded; the previous one stays in use", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// The child channels of every DoH listener, for certificate reloads.
+final class DoHChannels: Sendable {
+    let all = Mutex<[ReloadableDoHChannel]>([])
+
+    func add(_ channel: ReloadableDoHChannel) -> ReloadableDoHChannel {
+        all.withLock { $0.append(channel) }
+        return channel
+    }
+
+    /// Builds the new TLS context once per listener before swapping any, so a bad pair changes
+    /// nothing.
+    func replace(_ tls: TLSConfiguration) throws {
+        let channels = all.withLock { $0 }
+        let fresh = try channels.map { try HTTP2UpgradeChannel(tlsConfiguration: tls, responder: $0.responder) }
+        for (c, f) in zip(channels, fresh) { c.current.withLock { $0 = f } }
+    }
+}
+
+/// Hummingbird's HTTP/2-upgrade child channel (TLS with ALPN h2 and http/1.1) whose TLS
+/// context can be replaced while the server runs: each new connection is set up by the current
+/// one.
+final class ReloadableDoHChannel: ServerChildChannel, Sendable {
+    typealias Value = HTTP2UpgradeChannel.Value
+    let responder: HTTPChannelHandler.Responder
+    let current: Mutex<HTTP2UpgradeChannel>
+
+    init(tls: TLSConfiguration, responder: @escaping HTTPChannelHandler.Responder) throws {
+        self.responder = responder
+        current = Mutex(try HTTP2UpgradeChannel(tlsConfiguration: tls, responder: responder))
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        current.withLock { $0 }.setup(channel: channel, logger: logger)
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await current.withLock { $0 }.handle(value: value, logger: logger)
     }
 }

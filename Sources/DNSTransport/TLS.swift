@@ -73,7 +73,7 @@ public final class TLSIdentity: Sendable {
     }
 
     /// Size and modification time of both files (changes when either is replaced).
-    static func stamp(_ paths: String...) -> [Int64] {
+    public static func stamp(_ paths: String...) -> [Int64] {
         var out: [Int64] = []
         for p in paths {
             var st = stat()

@@ -149,3 +149,65 @@ ddr: {{name: {HOST}}}
     r = dns.query.udp(dns.message.make_query("1.0.0.127.in-addr.arpa.", "PTR"), LOOPBACK, port=b.port, timeout=5)
     assert all(str(rrs.name) != "resolver.arpa." for rrs in r.authority)
     assert 'transport="udp"' in b.metrics_text()[0]
+
+
+def test_certificate_reload_keeps_open_connections(bulwark_factory, knot, tmp_path):
+    """Replacing the certificate files: new connections get the new certificate, an open
+    HTTP/1.1 keep-alive connection keeps answering, and a broken pair leaves the old one."""
+    import time
+
+    from cryptography import x509
+
+    ca = CA(tmp_path)
+    cert, key, serial = ca.issue("server")
+    port = harness.free_port()
+    b = bulwark_factory([f"{LOOPBACK}:{knot.port}"], config=f"""
+doh:
+  listen: ["{LOOPBACK}:{port}"]
+  certificate: {cert}
+  private-key: {key}
+""")
+
+    def serial_now() -> int:
+        ctx = client_context(ca, alpn=False)
+        with ctx.wrap_socket(__import__("socket").create_connection((LOOPBACK, port), timeout=5), server_hostname=HOST) as s:
+            return x509.load_der_x509_certificate(s.getpeercert(binary_form=True)).serial_number
+
+    def ask(conn) -> int:
+        q = dns.message.make_query(f"www.{ZONE}", "A")
+        conn.request("POST", "/dns-query", body=q.to_wire(), headers={"Content-Type": "application/dns-message", "Accept": "application/dns-message"})
+        r = conn.getresponse()
+        body = r.read()
+        assert r.status == 200
+        return dns.message.from_wire(body).rcode()
+
+    old = http.client.HTTPSConnection(LOOPBACK, port, context=_no_alpn_context(ca), timeout=5)
+    old.connect()
+    assert ask(old) == dns.rcode.NOERROR
+    assert serial_now() == serial
+    new_cert, new_key, new_serial = ca.issue("next")
+    new_key.replace(key)
+    new_cert.replace(cert)
+    deadline = time.monotonic() + 15
+    while serial_now() != new_serial and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert serial_now() == new_serial
+    assert ask(old) == dns.rcode.NOERROR  # the same connection, still open
+    assert "doh certificate reloaded" in b.log_path.read_text()
+    # A broken file: logged, and the last good certificate stays in use.
+    cert.write_text("not a certificate\n")
+    deadline = time.monotonic() + 15
+    while "doh certificate not reloaded" not in b.log_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "doh certificate not reloaded" in b.log_path.read_text()
+    assert serial_now() == new_serial
+    old.close()
+
+
+def _no_alpn_context(ca: CA):
+    import ssl
+
+    ctx = ssl.create_default_context(cafile=str(ca.path))
+    ctx.check_hostname = False  # http.client connects to the address; the name is checked by serial_now
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
