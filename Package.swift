@@ -242,7 +242,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AppTests",
-            dependencies: ["App", "Policy", "DNSWire", "DNSTestSupport"],
+            dependencies: [
+                "App", "Policy", "DNSWire", "DNSTestSupport", "Pipeline", "DNSTransport", "Storage",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

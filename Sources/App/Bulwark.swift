@@ -97,7 +97,7 @@ public enum Bulwark {
         await policy.attachIntel { await hub.activeRules() }
         await hub.attach(PolicyIntelSink(policy: policy))
         var services: [any Service] = [dns, policy, hub, SightingCollector(dns: dns, policy: policy, hub: hub, interval: settings.intel.sightingInterval, stats: settings.stats, logger: logger)]
-        services.append(QueryLogWriter(dns: dns, policy: policy, store: store, retentionDays: settings.queryLogRetentionDays, logger: logger))
+        services.append(QueryLogWriter(dns: dns, policy: policy, store: store, retentionDays: settings.queryLogRetentionDays, client: settings.queryLogClient, logger: logger))
         if let rpz { services.append(rpz) }
         if let doh = settings.doh {
             services.append(DoHServer(settings: doh, dns: dns, listenerBase: settings.listen.count + (settings.dot?.listen.count ?? 0), logger: logger))

@@ -48,6 +48,7 @@ public struct RawConfig: Sendable, Equatable {
     public var statsRetentionDays: Int?
     public var statsMinClients: Int?
     public var queryLogRetentionDays: Int?
+    public var queryLogClient: String?
     /// `policy.sources` and `policy.profiles` (config file only: lists of mappings).
     public var sources: [RawSource]?
     public var profiles: [RawProfile]?
@@ -173,6 +174,7 @@ public struct RawConfig: Sendable, Equatable {
         int("stats.retention-days", "BULWARK_STATS_RETENTION_DAYS", \.statsRetentionDays),
         int("stats.min-clients", "BULWARK_STATS_MIN_CLIENTS", \.statsMinClients),
         int("query-log.retention-days", "BULWARK_QUERY_LOG_RETENTION_DAYS", \.queryLogRetentionDays),
+        str("query-log.client", "BULWARK_QUERY_LOG_CLIENT", \.queryLogClient),
         int("policy.file-check-ms", "BULWARK_POLICY_FILE_CHECK_MS", \.policyFileCheckMs),
     ]
 
@@ -343,9 +345,11 @@ public struct RawProfile: Sendable, Equatable {
     public var action: String?
     public var lists: [String]?
     public var excludeLists: [String]?
+    /// Send EDNS Client Subnet upstream for this profile (and its tenants): /24 and /56.
+    public var ecs: Bool?
     public init() {}
 
-    static let keys: Set<String> = ["name", "listen", "categories", "action", "lists", "exclude-lists"]
+    static let keys: Set<String> = ["name", "listen", "categories", "action", "lists", "exclude-lists", "ecs"]
 
     static func parse(_ node: Node) throws -> [RawProfile] {
         try RawFields.sequence(node, path: "policy.profiles").enumerated().map { i, n in
@@ -357,6 +361,7 @@ public struct RawProfile: Sendable, Equatable {
             r.action = f.scalars["action"]
             r.lists = f.list("lists")
             r.excludeLists = f.list("exclude-lists")
+            r.ecs = try f.bool("ecs")
             return r
         }
     }

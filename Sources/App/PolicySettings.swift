@@ -185,6 +185,7 @@ public struct PolicySettings: Sendable {
             // categories decide which of the intel lists apply.
             if let l = r.lists { profile.lists = Array(Set(l + [localBlock.name, localAllow.name] + IntelLists.names)) }
             if let l = r.excludeLists { profile.excludedLists = l }
+            if let e = r.ecs { profile.ecs = e }
             p.profiles[index!] = profile
             for a in r.listen ?? [] {
                 listeners.append((try Settings.parseAddress(a, what: "\(where_).listen"), index!))

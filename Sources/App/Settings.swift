@@ -52,6 +52,8 @@ public struct Settings: Sendable {
     public var raw = RawConfig()
     /// How long logged queries (tenants with `log-queries`) are kept.
     public var queryLogRetentionDays = 7
+    /// How logged queries name their client.
+    public var queryLogClient = QueryLogClient.hmac
     /// Per-tenant statistics (`stats.*`).
     public var stats = TenantStatsSettings()
     /// Per listener (plain, then DoT, then DoH): serves known tenants only.
@@ -203,6 +205,10 @@ public struct Settings: Sendable {
         if let v = raw.queryLogRetentionDays {
             guard (1...3650).contains(v) else { throw AppError(.config, "query-log.retention-days: 1 to 3650") }
             settings.queryLogRetentionDays = v
+        }
+        if let v = raw.queryLogClient {
+            guard let form = QueryLogClient(rawValue: v) else { throw AppError(.config, "query-log.client: hmac or truncated") }
+            settings.queryLogClient = form
         }
         if let v = raw.statsMinClients {
             guard (1...1_000_000).contains(v) else { throw AppError(.config, "stats.min-clients: at least 1") }

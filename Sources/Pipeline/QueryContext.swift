@@ -20,6 +20,9 @@ public struct QueryContext: Sendable {
     public var tenant: Int = 0
     /// The tenant token the client named (DoH path, DoT server name), if any.
     public var identity: String? = nil
+    /// The client's subnet to send upstream as EDNS Client Subnet (`ClientSubnetTag`), set by
+    /// IdentifyTenant for profiles with `ecs: true`; 0 = none. Part of the cache key.
+    public var subnet: UInt64 = 0
     /// The answer so far (from the cache or upstream), before Finalize.
     public var response: CachedAnswer?
     /// The rcode of the final response, set by Finalize (for metrics and logs).
@@ -75,11 +78,16 @@ public struct QueryContext: Sendable {
 
     /// The cache key (allocates; for the miss path).
     public var cacheKey: CacheKey? {
+        var key: CacheKey
         if scan.outcome == .query {
-            return packet.withUnsafeReadableBytes { CacheKey(scan, packet: $0) }
+            key = packet.withUnsafeReadableBytes { CacheKey(scan, packet: $0) }
+        } else if let q = question {
+            key = CacheKey(q, dnssecOK: dnssecOK)
+        } else {
+            return nil
         }
-        guard let q = question else { return nil }
-        return CacheKey(q, dnssecOK: dnssecOK)
+        key.subnet = subnet
+        return key
     }
 }
 

@@ -206,6 +206,19 @@ public struct QueryLogRecord: Sendable {
     public var blocked: Bool
     public var transport: TransportKind
     public var client: ClientAddress
+
+    public init(
+        time: Double, tenant: UInt32, name: [UInt8], type: UInt16, rcode: UInt8, blocked: Bool, transport: TransportKind, client: ClientAddress
+    ) {
+        self.time = time
+        self.tenant = tenant
+        self.name = name
+        self.type = type
+        self.rcode = rcode
+        self.blocked = blocked
+        self.transport = transport
+        self.client = client
+    }
 }
 
 /// One blocked query, for aggregated sightings: the deciding rule and a keyed hash of the

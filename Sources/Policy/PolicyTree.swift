@@ -85,6 +85,9 @@ public struct PolicyTree: Sendable {
     /// Whether each node's queries are logged (`log-queries`, inherited), and whether any is.
     public let logs: [Bool]
     public let anyLogs: Bool
+    /// Whether each node sends EDNS Client Subnet upstream (`ecs`, inherited), and whether any does.
+    public let ecs: [Bool]
+    public let anyECS: Bool
     /// Node index by name (the first node of that name).
     let byName: [String: Int32]
     /// Client networks to nodes (an entry's `ruleID` is the node), and tokens to nodes.
@@ -142,6 +145,7 @@ public struct PolicyTree: Sendable {
             }
         }
         var logs = [Bool](repeating: false, count: n)
+        var ecs = [Bool](repeating: false, count: n)
         var categories = [CategorySet](repeating: [], count: n)
         // Whether a node's subtree filters at all (global allow lists apply only where it does).
         var filters = [Bool](repeating: false, count: n)
@@ -150,6 +154,7 @@ public struct PolicyTree: Sendable {
             let p = parent[i]
             categories[i] = profiles[i].categories.union(p >= 0 ? categories[Int(p)] : [])
             logs[i] = profiles[i].logQueries ?? (p >= 0 ? logs[Int(p)] : false)
+            ecs[i] = profiles[i].ecs ?? (p >= 0 ? ecs[Int(p)] : false)
             filters[i] = !categories[i].isEmpty || !profiles[i].blockLists.isEmpty || (p >= 0 && filters[Int(p)])
         }
 
@@ -263,6 +268,8 @@ public struct PolicyTree: Sendable {
         self.byName = index.mapValues { Int32($0) }
         self.logs = logs
         self.anyLogs = logs.contains(true)
+        self.ecs = ecs
+        self.anyECS = ecs.contains(true)
         var clients = PrefixTable()
         var tokens: [String: Int32] = [:]
         for (i, p) in profiles.enumerated() {

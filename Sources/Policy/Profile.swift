@@ -37,6 +37,9 @@ public struct Profile: Sendable, Hashable {
     public var blockPage: String? = nil
     /// Whether this node's queries are logged (inherited when nil; off at the top).
     public var logQueries: Bool? = nil
+    /// Whether this node's queries carry EDNS Client Subnet upstream, the client's address cut
+    /// to /24 or /56 (inherited when nil; off at the top).
+    public var ecs: Bool? = nil
     /// Client networks that belong to this node (the longest prefix over all nodes wins).
     public var networks: [CIDR] = []
     /// The node's token: DoH path `/dns-query/<token>`, DoT server name `<token>.<dot domain>`.

@@ -23,12 +23,15 @@ public struct CacheConfig: Sendable, Equatable {
     public init() {}
 }
 
-/// A cache key: lowercased name, type, class and the DO bit.
+/// A cache key: lowercased name, type, class and the DO bit; and for profiles that send EDNS
+/// Client Subnet upstream, the client's subnet (answers for one subnet are not served to another).
 public struct CacheKey: Hashable, Sendable {
     public var name: [UInt8]
     public var type: UInt16
     public var rrClass: UInt16
     public var dnssecOK: Bool
+    /// `ClientSubnetTag` of the subnet sent upstream; 0 = none (every key of the hot path).
+    public var subnet: UInt64 = 0
     public init(name: [UInt8], type: UInt16, rrClass: UInt16, dnssecOK: Bool) {
         self.name = name
         self.type = type
@@ -51,8 +54,11 @@ public struct CacheKey: Hashable, Sendable {
         Question(name: Name(uncheckedWire: name), type: RRType(type), rrClass: RRClass(rrClass))
     }
 
-    /// Same as `QueryScan.keyHash` of a matching query.
-    public var hash: UInt64 { QueryScan.keyHash(lowercasedName: name, type: type, rrClass: rrClass, dnssecOK: dnssecOK) }
+    /// Same as `QueryScan.keyHash` of a matching query (without a subnet).
+    public var hash: UInt64 {
+        let h = QueryScan.keyHash(lowercasedName: name, type: type, rrClass: rrClass, dnssecOK: dnssecOK)
+        return subnet == 0 ? h : h ^ ((subnet &+ 0x9E37_79B9_7F4A_7C15) &* 0xBF58_476D_1CE4_E5B9)
+    }
 }
 
 /// A response as served from the cache: the stored message without OPT (ID 0), plus how to age
@@ -197,7 +203,7 @@ public final class ResponseCache {
     public func lookup(_ scan: QueryScan, packet: UnsafeRawBufferPointer) -> Lookup {
         guard let i = index[scan.keyHash] else { return .miss }
         let k = slots[i].key
-        guard k.type == scan.qtype, k.rrClass == scan.qclass, k.dnssecOK == scan.dnssecOK,
+        guard k.type == scan.qtype, k.rrClass == scan.qclass, k.dnssecOK == scan.dnssecOK, k.subnet == 0,
             k.name.count == scan.nameEnd - 12
         else { return .miss }
         let same = k.name.withUnsafeBufferPointer { stored -> Bool in

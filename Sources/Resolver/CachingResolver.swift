@@ -60,7 +60,7 @@ public final class CachingResolver {
             return pending
         }
         let me = NIOLoopBound(self, eventLoop: loop)
-        let future = forwarder.resolve(question, dnssecOK: key.dnssecOK, checkingDisabled: checkingDisabled)
+        let future = forwarder.resolve(question, dnssecOK: key.dnssecOK, checkingDisabled: checkingDisabled, subnet: key.subnet)
             .flatMapResult { message -> Result<CachedAnswer, any Error> in
                 let this = me.value
                 if let stored = this.cache.insert(key, response: message) {

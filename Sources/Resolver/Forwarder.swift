@@ -121,21 +121,23 @@ public final class Forwarder {
         return up.map(\.0) + down
     }
 
-    /// Resolves `question` upstream; fails with `ResolverError` when no upstream gives a usable answer.
-    public func resolve(_ question: Question, dnssecOK: Bool, checkingDisabled: Bool) -> EventLoopFuture<Message> {
+    /// Resolves `question` upstream; fails with `ResolverError` when no upstream gives a usable
+    /// answer. With a `subnet` (a `ClientSubnetTag`), the query carries it as EDNS Client Subnet.
+    public func resolve(_ question: Question, dnssecOK: Bool, checkingDisabled: Bool, subnet: UInt64 = 0) -> EventLoopFuture<Message> {
         guard !upstreams.isEmpty else { return loop.makeFailedFuture(ResolverError(.noUpstreams)) }
         guard inFlight < config.maxInFlight else { return loop.makeFailedFuture(ResolverError(.overloaded)) }
         inFlight += 1
         let order = Array(order().prefix(max(1, config.maxAttempts)))
         let promise = loop.makePromise(of: Message.self)
-        attempt(question, dnssecOK: dnssecOK, cd: checkingDisabled, order: order, position: 0, answered: false, promise: promise)
+        let options = ClientSubnetTag.option(subnet).map { [EDNSOption.clientSubnet($0)] } ?? []
+        attempt(question, dnssecOK: dnssecOK, cd: checkingDisabled, options: options, order: order, position: 0, answered: false, promise: promise)
         let loopBound = NIOLoopBound(self, eventLoop: loop)
         promise.futureResult.whenComplete { _ in loopBound.value.inFlight -= 1 }
         return promise.futureResult
     }
 
     func attempt(
-        _ q: Question, dnssecOK: Bool, cd: Bool, order: [Int], position: Int, answered: Bool,
+        _ q: Question, dnssecOK: Bool, cd: Bool, options: [EDNSOption], order: [Int], position: Int, answered: Bool,
         promise: EventLoopPromise<Message>
     ) {
         guard position < order.count else {
@@ -154,7 +156,7 @@ public final class Forwarder {
         header.checkingDisabled = cd
         let query = Message(
             header: header, questions: [q],
-            edns: EDNS(udpPayloadSize: config.udpPayloadSize, dnssecOK: dnssecOK))
+            edns: EDNS(udpPayloadSize: config.udpPayloadSize, dnssecOK: dnssecOK, options: options))
         guard let wire = try? query.encode() else {
             promise.fail(ResolverError(.badUpstreamAnswer, "cannot encode query for \(q)"))
             return
@@ -185,13 +187,13 @@ public final class Forwarder {
             case .success(let bytes):
                 guard let msg = try? Message(parsing: bytes) else {
                     this.failed(index, timeout: false)
-                    this.attempt(q, dnssecOK: dnssecOK, cd: cd, order: order, position: position + 1, answered: answered, promise: promise)
+                    this.attempt(q, dnssecOK: dnssecOK, cd: cd, options: options, order: order, position: position + 1, answered: answered, promise: promise)
                     return
                 }
                 switch msg.rcode {
                 case .servFail, .refused, .notImp, .formErr:
                     this.failed(index, timeout: false)
-                    this.attempt(q, dnssecOK: dnssecOK, cd: cd, order: order, position: position + 1, answered: true, promise: promise)
+                    this.attempt(q, dnssecOK: dnssecOK, cd: cd, options: options, order: order, position: position + 1, answered: true, promise: promise)
                 default:
                     this.succeeded(index, started: started)
                     promise.succeed(msg)
@@ -199,7 +201,7 @@ public final class Forwarder {
             case .failure(let error):
                 let isTimeout = (error as? TransportError)?.code == .timeout
                 this.failed(index, timeout: isTimeout)
-                this.attempt(q, dnssecOK: dnssecOK, cd: cd, order: order, position: position + 1, answered: answered, promise: promise)
+                this.attempt(q, dnssecOK: dnssecOK, cd: cd, options: options, order: order, position: position + 1, answered: answered, promise: promise)
             }
         }
     }
@@ -237,5 +239,31 @@ public final class Forwarder {
         var r = WireReader(bytes, offset: 12)
         guard let name = try? r.name(), let t = try? r.u16(), let c = try? r.u16() else { return false }
         return name == question.name && t == question.type.rawValue && c == question.rrClass.rawValue
+    }
+}
+
+/// EDNS Client Subnet (RFC 7871) as Bulwark sends it: the client's address cut to /24 (IPv4) or
+/// /56 (IPv6), packed into one non-zero integer that is also part of the cache key.
+public enum ClientSubnetTag {
+    static let v4: UInt64 = 1 << 62
+    static let v6: UInt64 = 2 << 62
+
+    /// The tag of an IPv4 client (`address` in host order).
+    public static func ipv4(_ address: UInt32) -> UInt64 { v4 | UInt64(address >> 8) }
+    /// The tag of an IPv6 client (its upper 64 bits).
+    public static func ipv6(high: UInt64) -> UInt64 { v6 | (high >> 8) }
+
+    /// The option a tag stands for (source prefix /24 or /56, scope 0), nil for 0.
+    public static func option(_ tag: UInt64) -> ClientSubnet? {
+        switch tag & (3 << 62) {
+        case v4:
+            let a = UInt32(truncatingIfNeeded: tag) << 8
+            return ClientSubnet(family: 1, sourcePrefix: 24, scopePrefix: 0, address: [UInt8(a >> 24), UInt8((a >> 16) & 0xFF), UInt8((a >> 8) & 0xFF)])
+        case v6:
+            let high = tag << 8
+            return ClientSubnet(family: 2, sourcePrefix: 56, scopePrefix: 0, address: (0..<7).map { UInt8(truncatingIfNeeded: high >> UInt64(56 - 8 * $0)) })
+        default:
+            return nil
+        }
     }
 }

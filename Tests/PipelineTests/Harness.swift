@@ -66,7 +66,11 @@ final class LiveHarness: Sendable {
     let processor: NIOLoopBound<DNSProcessor>
     let clock: ManualClock
 
-    init(loop: any EventLoop, upstreams: [SocketAddress], clock: ManualClock = ManualClock(), maxUDPSize: Int = 1232) async throws {
+    /// `policy`: an engine and the profile of listener 0.
+    init(
+        loop: any EventLoop, upstreams: [SocketAddress], clock: ManualClock = ManualClock(), maxUDPSize: Int = 1232,
+        policy: (PolicyEngine, String)? = nil, allow: [CIDR] = AccessList.defaultAllow
+    ) async throws {
         self.loop = loop
         self.clock = clock
         var config = ForwarderConfig()
@@ -76,19 +80,20 @@ final class LiveHarness: Sendable {
             let cache = ResponseCache(config: CacheConfig(), clock: clock)
             let forwarder = Forwarder(upstreams: upstreams, config: config, loop: loop, clock: clock)
             let resolver = CachingResolver(cache: cache, forwarder: forwarder, loop: loop)
+            let box = policy.map { e, p in PolicyBox(engine: e, listenerProfiles: [e.profileIndex(named: p)!]) }
             let chain = QueryChain.build(
-                .init(acl: AccessList(allow: AccessList.defaultAllow), resolver: resolver, stats: stats, maxUDPSize: maxUDPSize))
+                .init(acl: AccessList(allow: allow), resolver: resolver, stats: stats, maxUDPSize: maxUDPSize, policy: box))
             return NIOLoopBound(
                 DNSProcessor(chain: chain, resolver: resolver, stats: stats, loop: loop, maxTCPConnections: 10),
                 eventLoop: loop)
         }.get()
     }
 
-    func ask(_ query: [UInt8], over transport: TransportKind = .udp) async throws -> [UInt8]? {
+    func ask(_ query: [UInt8], over transport: TransportKind = .udp, from client: SocketAddress = loopbackClient) async throws -> [UInt8]? {
         let loop = self.loop
         let processor = self.processor
         return try await loop.flatSubmit { () -> EventLoopFuture<[UInt8]?> in
-            switch processor.value.process(ByteBuffer(bytes: query), client: ClientAddress(loopbackClient), transport: transport, listener: 0) {
+            switch processor.value.process(ByteBuffer(bytes: query), client: ClientAddress(client), transport: transport, listener: 0) {
             case .now(let b): return loop.makeSucceededFuture(Array(b.readableBytesView))
             case .later(let f): return f.map { $0.map { Array($0.readableBytesView) } }
             case .drop: return loop.makeSucceededFuture(nil)
@@ -96,8 +101,8 @@ final class LiveHarness: Sendable {
         }.get()
     }
 
-    func response(_ query: [UInt8], over transport: TransportKind = .udp) async throws -> Message {
-        let bytes = try #require(try await ask(query, over: transport))
+    func response(_ query: [UInt8], over transport: TransportKind = .udp, from client: SocketAddress = loopbackClient) async throws -> Message {
+        let bytes = try #require(try await ask(query, over: transport, from: client))
         return try Message(parsing: bytes)
     }
 

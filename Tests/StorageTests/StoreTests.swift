@@ -61,6 +61,26 @@ import Testing
         #expect(try await store.tenantStats.series(tenant: "town", from: t0, to: t0.addingTimeInterval(900)).count == 2)
     }
 
+    /// The query log keeps what it is given (no address column exists) and retention deletes
+    /// what is older.
+    @Test func queryLogRetentionDeletesOldRows() async throws {
+        let directory = TemporaryDirectory()
+        let store = try SQLiteStore(path: directory.path("intel.sqlite"))
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        let entries = (0..<5).map { i in
+            QueryLogEntry(
+                time: t0.addingTimeInterval(Double(i) * 86400), tenant: "town", name: "n\(i).example.", type: 1, rcode: 0, blocked: false,
+                transport: "udp", client: "0123456789abcdef")
+        }
+        try await store.queryLog.append(entries)
+        #expect(try await store.queryLog.recent(tenant: "town", since: t0, limit: 10).count == 5)
+        #expect(try await store.queryLog.prune(before: t0.addingTimeInterval(2 * 86400)) == 2)
+        let left = try await store.queryLog.recent(tenant: "town", since: t0, limit: 10)
+        #expect(left.map(\.name) == ["n4.example.", "n3.example.", "n2.example."])
+        let columns = try await store.pool.read { try String.fetchAll($0, sql: "SELECT name FROM pragma_table_info('query_log')") }
+        #expect(!columns.contains { $0.contains("addr") || $0 == "ip" })
+    }
+
     /// A database of the first version (keys without a tenant) is migrated in place: its keys
     /// stay, unbound, and can then be bound to a tenant.
     @Test func keysOfAVersionOneDatabaseSurviveTheTenantMigration() async throws {

@@ -20,7 +20,7 @@ public final class CacheStage: QueryStage {
 
     public func process(_ ctx: inout QueryContext) -> StageOutcome {
         let answer: CachedAnswer?
-        if ctx.scan.outcome == .query {
+        if ctx.scan.outcome == .query && ctx.subnet == 0 {
             let scan = ctx.scan
             let cd = scan.checkingDisabled
             answer = ctx.packet.withUnsafeReadableBytes { resolver.cached(scan, packet: $0, checkingDisabled: cd) }

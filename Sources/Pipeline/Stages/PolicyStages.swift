@@ -16,6 +16,8 @@ public final class PolicyBox {
     /// logs its queries (kept here so that most queries never look into the engine for them).
     @exclusivity(unchecked) public private(set) var identifiesClients = false
     @exclusivity(unchecked) public private(set) var logsQueries = false
+    /// Whether any node sends EDNS Client Subnet upstream (`ecs: true`).
+    @exclusivity(unchecked) public private(set) var sendsSubnets = false
     /// Profile per listener index (queries on listener i get `listenerProfiles[i]`).
     @exclusivity(unchecked) public var listenerProfiles: [Int]
     /// Profile of listeners not in `listenerProfiles`.
@@ -36,6 +38,7 @@ public final class PolicyBox {
     func cacheFlags() {
         identifiesClients = engine.identifiesClients
         logsQueries = engine.tree.anyLogs
+        sendsSubnets = engine.tree.anyECS
     }
 
     @inline(__always) func profile(listener: Int) -> Int {
@@ -81,6 +84,30 @@ public final class IdentifyTenantStage: QueryStage {
     }
 
     public func process(_ ctx: inout QueryContext) -> StageOutcome {
+        let outcome = identify(&ctx)
+        if policy.sendsSubnets, case .next = outcome, policy.engine.tree.ecs[ctx.tenant] {
+            ctx.subnet = Self.subnet(of: ctx)
+        }
+        return outcome
+    }
+
+    /// The subnet to send upstream for this client (RFC 7871: /24 and /56), or 0 when the
+    /// client asked for none (an ECS option of its own with source prefix 0, §7.1.2).
+    static func subnet(of ctx: QueryContext) -> UInt64 {
+        if ctx.hasEDNS {
+            let query = ctx.query ?? (try? Message(parsing: ctx.raw))
+            if let own = query?.edns?.clientSubnet, own.sourcePrefix == 0 { return 0 }
+        }
+        let c = ctx.client
+        if c.family == 4 { return ClientSubnetTag.ipv4(UInt32(truncatingIfNeeded: c.low)) }
+        if c.family == 6 {
+            if c.high == 0 && c.low >> 32 == 0xFFFF { return ClientSubnetTag.ipv4(UInt32(truncatingIfNeeded: c.low)) }
+            return ClientSubnetTag.ipv6(high: c.high)
+        }
+        return 0
+    }
+
+    func identify(_ ctx: inout QueryContext) -> StageOutcome {
         if let token = ctx.identity {
             let node = policy.engine.node(token: token)
             guard node >= 0 else { return refuse(ctx, "unknown tenant token") }
