@@ -192,6 +192,9 @@ public struct PolicySettings: Sendable {
             }
         }
         p.firstTenant = p.profiles.count
+        // A public profile is named by its name as a tenant is by its token: the DoH path
+        // `/dns-query/<profile>` and the DoT server name `<profile>.<dot.tenant-domain>`.
+        for i in p.profiles.indices where isToken(p.profiles[i].name) { p.profiles[i].token = p.profiles[i].name }
         try addTenants(raw, to: &p, names: &names)
         p.tenantListen = try (raw.tenantListen ?? []).map { try Settings.parseAddress($0, what: "policy.tenant-listen") }
         let def = raw.defaultProfile ?? Profile.defaultName
@@ -200,6 +203,11 @@ public struct PolicySettings: Sendable {
         }
         p.defaultProfile = d
         return (p, listeners)
+    }
+
+    /// 1 to 63 of a-z, 0-9 and '-': a DNS label and a URL path segment.
+    static func isToken(_ s: String) -> Bool {
+        (1...63).contains(s.utf8.count) && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
     }
 
     static func hostBitsZero(_ c: CIDR) -> Bool {
@@ -232,6 +240,7 @@ public struct PolicySettings: Sendable {
         for (i, t) in p.profiles.enumerated() { index[t.name] = i }
         let sourceNames = Dictionary(p.sources.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var tokens: [String: String] = [:]
+        for profile in p.profiles { if let t = profile.token { tokens[t] = profile.name } }
         var networks: [CIDR: String] = [:]
         var pending: [(Int, RawTenant)] = []
         var ownBlock: [OwnedEntries] = []
@@ -275,8 +284,7 @@ public struct PolicySettings: Sendable {
                 t.networks.append(c)
             }
             if let tok = r.token {
-                guard (1...63).contains(tok.utf8.count), tok.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D })
-                else { throw AppError(.config, "\(where_).token: 1 to 63 of a-z, 0-9 and '-' (a DNS label and a URL path segment)") }
+                guard isToken(tok) else { throw AppError(.config, "\(where_).token: 1 to 63 of a-z, 0-9 and '-' (a DNS label and a URL path segment)") }
                 if let other = tokens[tok] { throw AppError(.config, "\(where_).token: also \(other)'s") }
                 tokens[tok] = name
                 t.token = tok

@@ -199,6 +199,7 @@ def test_bad_tenant_configs_are_refused_at_start(bulwark_bin, tmp_path):
         "bad token": "tenants:\n  - {name: a, token: 'Has Space'}\n",
         "bad name": "tenants:\n  - {name: a, block: ['not a name..']}\n",
         "profile name": "tenants:\n  - {name: protective}\n",
+        "profile token": "tenants:\n  - {name: a, parent: protective, token: unfiltered}\n",
     }
     import subprocess
 
@@ -261,6 +262,9 @@ def test_dot_server_name_names_the_tenant(tls_tb):
     assert over_dot("nobody.dot.bulwark.test", "plain") == "REFUSED/18"
     # Two labels below the domain are not a token: the listener's profile.
     assert over_dot("a.town.dot.bulwark.test", "porn") == "resolved"
+    # A public profile is named by its name, like a tenant by its token.
+    assert over_dot("protective-child.dot.bulwark.test", "porn") == "NXDOMAIN/17"
+    assert over_dot("unfiltered.dot.bulwark.test", "bad") == "resolved"
 
 
 def test_doh_path_token_names_the_tenant(tls_tb):
@@ -283,3 +287,7 @@ def test_doh_path_token_names_the_tenant(tls_tb):
     assert over_doh("/dns-query/town", "bet") == "resolved"
     assert over_doh("/dns-query/town", "safe") == "NXDOMAIN/15"
     assert over_doh("/dns-query/nobody", "plain") == "REFUSED/18"
+    # Per-profile paths: /dns-query/<public profile>.
+    assert over_doh("/dns-query/protective-child", "porn") == "NXDOMAIN/17"
+    assert over_doh("/dns-query/protective-child", "bad") == "NXDOMAIN/15"
+    assert over_doh("/dns-query/unfiltered", "bad") == "resolved"
