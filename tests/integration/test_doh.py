@@ -9,6 +9,7 @@ import http.client
 import subprocess
 
 import dns.message
+import dns.query
 import dns.rcode
 import pytest
 
@@ -211,3 +212,16 @@ def _no_alpn_context(ca: CA):
     ctx.check_hostname = False  # http.client connects to the address; the name is checked by serial_now
     ctx.set_alpn_protocols(["http/1.1"])
     return ctx
+
+
+@pytest.mark.parametrize("post", [False, True])
+def test_dnspython_doh_client_over_http2(doh, post):
+    """dnspython's own DoH client (httpx with h2), GET and POST, checking the certificate."""
+    import ssl
+
+    b, port, ca = doh
+    ctx = ssl.create_default_context(cafile=str(ca.path))
+    q = dns.message.make_query(f"www.{ZONE}", "AAAA")
+    r = dns.query.https(q, LOOPBACK, port=port, path="/dns-query", post=post, verify=ctx, timeout=10, http_version=dns.query.HTTPVersion.H2)
+    assert r.rcode() == dns.rcode.NOERROR
+    assert {rd.address for rrs in r.answer for rd in rrs} == {"2001:db8::1", "2001:db8::2"}

@@ -162,6 +162,24 @@ def test_alpn_tls13_and_pipelining(dot):
         assert recv(s).rcode() == dns.rcode.NOERROR
 
 
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_session_resumption(dot, version):
+    """A returning client resumes its TLS session (tickets) instead of a full handshake."""
+    b, port, ca, *_ = dot
+    ctx = client_context(ca)
+    ctx.minimum_version = ctx.maximum_version = version
+    with tls_connect(port, ctx) as s:
+        send(s, dns.message.make_query(f"www.{ZONE}", "A"))
+        assert recv(s).rcode() == dns.rcode.NOERROR  # TLS 1.3 tickets arrive after the handshake
+        session = s.session
+        assert not s.session_reused
+    raw = socket.create_connection((LOOPBACK, port), timeout=5)
+    with ctx.wrap_socket(raw, server_hostname=HOST, session=session) as s:
+        assert s.session_reused
+        send(s, dns.message.make_query(f"www.{ZONE}", "A"))
+        assert recv(s).rcode() == dns.rcode.NOERROR
+
+
 def test_bad_clients_do_not_hurt(dot):
     b, port, ca, *_ = dot
     # A client that checks for another name refuses our certificate: its problem, not ours.
