@@ -49,6 +49,11 @@ public struct RawConfig: Sendable, Equatable {
     public var statsMinClients: Int?
     public var queryLogRetentionDays: Int?
     public var queryLogClient: String?
+    public var limitClientQPS: Int?
+    public var limitClientBurst: Int?
+    public var limitSlip: Int?
+    public var limitExempt: [String]?
+    public var limitConnectionsPerClient: Int?
     /// `policy.sources` and `policy.profiles` (config file only: lists of mappings).
     public var sources: [RawSource]?
     public var profiles: [RawProfile]?
@@ -175,6 +180,11 @@ public struct RawConfig: Sendable, Equatable {
         int("stats.min-clients", "BULWARK_STATS_MIN_CLIENTS", \.statsMinClients),
         int("query-log.retention-days", "BULWARK_QUERY_LOG_RETENTION_DAYS", \.queryLogRetentionDays),
         str("query-log.client", "BULWARK_QUERY_LOG_CLIENT", \.queryLogClient),
+        int("limits.client-qps", "BULWARK_LIMITS_CLIENT_QPS", \.limitClientQPS),
+        int("limits.client-burst", "BULWARK_LIMITS_CLIENT_BURST", \.limitClientBurst),
+        int("limits.slip", "BULWARK_LIMITS_SLIP", \.limitSlip),
+        list("limits.exempt", "BULWARK_LIMITS_EXEMPT", \.limitExempt),
+        int("limits.connections-per-client", "BULWARK_LIMITS_CONNECTIONS_PER_CLIENT", \.limitConnectionsPerClient),
         int("policy.file-check-ms", "BULWARK_POLICY_FILE_CHECK_MS", \.policyFileCheckMs),
     ]
 

@@ -31,6 +31,9 @@ public final class DNSServer: Service, Sendable {
     let registry: ProcessorRegistry
     /// Native UDP engine processors, one per loop (handed to the engine's threads at start).
     let engineProcessors: EngineProcessors
+    /// Per-client limits shared by every thread: query rate, and open connections.
+    let rateLimiter: ClientRateLimiter?
+    public let connectionLimiter: ClientConnectionLimiter?
 
     final class EngineProcessors: @unchecked Sendable {
         let all: [EngineProcessor]
@@ -46,6 +49,18 @@ public final class DNSServer: Service, Sendable {
             PolicyBox(engine: policy, listenerProfiles: listenerProfiles, defaultProfile: defaultProfile, tenantOnly: tenantOnly, logger: logger)
         }
         self.settings = settings
+        let rateLimiter = settings.rateLimit.map(ClientRateLimiter.init)
+        self.rateLimiter = rateLimiter
+        let exempt = AccessList(allow: settings.connectionExempt)
+        self.connectionLimiter =
+            settings.connectionsPerClient > 0
+            ? ClientConnectionLimiter(limit: settings.connectionsPerClient, exempt: { settings.connectionExempt.isEmpty ? false : exempt.allows($0) }) : nil
+        @Sendable func limited(_ parts: QueryChain.Parts) -> QueryChain.Parts {
+            var p = parts
+            p.rateLimiter = rateLimiter
+            p.slip = settings.slip
+            return p
+        }
         self.logger = logger
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.threads)
         self.group = group
@@ -61,9 +76,10 @@ public final class DNSServer: Service, Sendable {
                 let resolver = CachingResolver(cache: cache, forwarder: forwarder, loop: loop)
                 if let replica { resolver.replicate = { replica.push($0) } }
                 let chain = QueryChain.build(
-                    .init(
-                        acl: AccessList(allow: settings.allow), resolver: resolver, stats: stats, maxUDPSize: settings.maxUDPSize, policy: box(),
-                        designatedResolvers: settings.designatedResolvers))
+                    limited(
+                        .init(
+                            acl: AccessList(allow: settings.allow), resolver: resolver, stats: stats, maxUDPSize: settings.maxUDPSize, policy: box(),
+                            designatedResolvers: settings.designatedResolvers)))
                 let p = DNSProcessor(
                     chain: chain, resolver: resolver, stats: stats, loop: loop,
                     maxTCPConnections: max(1, settings.maxTCPConnections / settings.threads))
@@ -73,9 +89,10 @@ public final class DNSServer: Service, Sendable {
             if let replica {
                 let stats = StatsBox()
                 let chain = QueryChain.build(
-                    .init(
-                        acl: AccessList(allow: settings.allow), resolution: .handoff(replica), stats: stats, maxUDPSize: settings.maxUDPSize,
-                        policy: box(), designatedResolvers: settings.designatedResolvers))
+                    limited(
+                        .init(
+                            acl: AccessList(allow: settings.allow), resolution: .handoff(replica), stats: stats, maxUDPSize: settings.maxUDPSize,
+                            policy: box(), designatedResolvers: settings.designatedResolvers)))
                 engines.append(EngineProcessor(chain: chain, replica: replica, stats: stats, loopProcessor: bound))
             }
             let erased = try await loop.submit { NIOLoopBound<any QueryProcessor>(bound.value, eventLoop: loop) }.get()
@@ -130,7 +147,7 @@ public final class DNSServer: Service, Sendable {
                 tcp.append(
                     try await TCPListener.bind(
                         address: address, listener: i, group: group, registry: registry, limits: settings.tcp,
-                        connections: connections, logger: logger))
+                        connections: connections, perClient: connectionLimiter, logger: logger))
                 logger.info("listening", metadata: ["address": "\(address)", "transports": "udp,tcp"])
             }
             if let dot = settings.dot {
@@ -146,7 +163,7 @@ public final class DNSServer: Service, Sendable {
                     tcp.append(
                         try await TCPListener.bind(
                             address: address, listener: settings.listen.count + k, group: group, registry: registry, limits: settings.tcp,
-                            connections: connections, tls: identity, tenantDomain: dot.tenantDomain, logger: logger))
+                            connections: connections, tls: identity, tenantDomain: dot.tenantDomain, perClient: connectionLimiter, logger: logger))
                     logger.info("listening", metadata: ["address": "\(address)", "transports": "dot"])
                 }
             }

@@ -172,13 +172,16 @@ final class DoHServer: Service, Sendable {
         }
         let logger = self.logger
         let channels = DoHChannels()
+        let perClient = dns.connectionLimiter
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (k, address) in settings.listen.enumerated() {
                 let host = address.ipAddress ?? "127.0.0.1"
                 let port = address.port ?? 443
                 let app = Application(
                     router: router(listener: listenerBase + k),
-                    server: HTTPServerBuilder { responder in try channels.add(ReloadableDoHChannel(tls: tls, responder: responder)) },
+                    server: HTTPServerBuilder { responder in
+                        try channels.add(ReloadableDoHChannel(tls: tls, responder: responder, perClient: perClient))
+                    },
                     configuration: .init(address: .hostname(host, port: port), serverName: "Bulwark/\(Bulwark.version)"),
                     onServerRunning: { _ in
                         logger.info("listening", metadata: ["address": "\(address)", "transports": "doh (h2, http/1.1)"])
@@ -242,14 +245,25 @@ final class ReloadableDoHChannel: ServerChildChannel, Sendable {
     typealias Value = HTTP2UpgradeChannel.Value
     let responder: HTTPChannelHandler.Responder
     let current: Mutex<HTTP2UpgradeChannel>
+    /// Connections per client (`limits.connections-per-client`), shared with TCP and DoT.
+    let perClient: ClientConnectionLimiter?
 
-    init(tls: TLSConfiguration, responder: @escaping HTTPChannelHandler.Responder) throws {
+    init(tls: TLSConfiguration, responder: @escaping HTTPChannelHandler.Responder, perClient: ClientConnectionLimiter? = nil) throws {
         self.responder = responder
+        self.perClient = perClient
         current = Mutex(try HTTP2UpgradeChannel(tlsConfiguration: tls, responder: responder))
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        current.withLock { $0 }.setup(channel: channel, logger: logger)
+        if let perClient, let address = channel.remoteAddress {
+            let client = ClientAddress(address)
+            guard perClient.opened(client) else {
+                channel.close(promise: nil)
+                return channel.eventLoop.makeFailedFuture(TransportError(.tooManyInFlight, "too many connections from \(address)"))
+            }
+            channel.closeFuture.whenComplete { _ in perClient.closed(client) }
+        }
+        return current.withLock { $0 }.setup(channel: channel, logger: logger)
     }
 
     func handle(value: Value, logger: Logger) async {

@@ -48,6 +48,10 @@ public enum PrometheusText {
         s += "bulwark_queries_dropped_total \(total.dropped)\n"
         header("bulwark_queries_refused_tenant_total", "counter", "Queries refused with EDE 18: an unknown tenant token, or nobody's client on a tenant-only listener.")
         s += "bulwark_queries_refused_tenant_total \(total.refusedTenant)\n"
+        header("bulwark_queries_rate_limited_total", "counter", "Queries over their client's rate limit (limits.client-qps): dropped, refused, or answered truncated.")
+        s += "bulwark_queries_rate_limited_total \(total.rateLimited)\n"
+        header("bulwark_queries_rate_limit_slipped_total", "counter", "UDP queries over the limit answered with an empty truncated answer (limits.slip).")
+        s += "bulwark_queries_rate_limit_slipped_total \(total.rateLimitSlipped)\n"
         header("bulwark_cache_hits_total", "counter", "Queries answered from the cache.")
         s += "bulwark_cache_hits_total \(total.cacheHits)\n"
         header("bulwark_cache_misses_total", "counter", "Queries the cache could not answer.")
@@ -201,6 +205,11 @@ public final class ControlServer: Service, Sendable {
                 do {
                     var text = PrometheusText.render(try await dns.snapshots(), policy: policy?.status.withLock { $0 }) + (await hub.prometheusText())
                     if let rpz { text += PrometheusText.render(rpz: await rpz.status()) }
+                    if let limiter = dns.connectionLimiter {
+                        text += "# HELP bulwark_connections_refused_per_client_total TCP, DoT and DoH connections closed at once: their client had limits.connections-per-client open.\n"
+                        text += "# TYPE bulwark_connections_refused_per_client_total counter\n"
+                        text += "bulwark_connections_refused_per_client_total \(limiter.refused)\n"
+                    }
                     return .init(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Data(text.utf8))
                 } catch {
                     return .init(status: 503, contentType: "text/plain", body: Data("unavailable\n".utf8))

@@ -54,6 +54,13 @@ public struct Settings: Sendable {
     public var queryLogRetentionDays = 7
     /// How logged queries name their client.
     public var queryLogClient = QueryLogClient.hmac
+    /// Per-client query rate limit (`limits.*`; nil = off) and the UDP slip.
+    public var rateLimit: ClientRateLimiter.Config? = nil
+    public var slip = 2
+    /// Open TCP, DoT and DoH connections per client address (0 = no limit per client).
+    public var connectionsPerClient = 0
+    /// Clients neither limit applies to (`limits.exempt`, default loopback).
+    public var connectionExempt: [CIDR] = []
     /// Per-tenant statistics (`stats.*`).
     public var stats = TenantStatsSettings()
     /// Per listener (plain, then DoT, then DoH): serves known tenants only.
@@ -206,6 +213,30 @@ public struct Settings: Sendable {
             guard (1...3650).contains(v) else { throw AppError(.config, "query-log.retention-days: 1 to 3650") }
             settings.queryLogRetentionDays = v
         }
+        let exempt = try (raw.limitExempt ?? ["127.0.0.0/8", "::1/128"]).map { s -> CIDR in
+            guard let c = CIDR(s) else { throw AppError(.config, "limits.exempt: '\(s)' is not a CIDR") }
+            return c
+        }
+        let qps = raw.limitClientQPS ?? 0
+        guard (0...1_000_000).contains(qps) else { throw AppError(.config, "limits.client-qps: 0 (off) to 1000000") }
+        if qps > 0 {
+            let burst = raw.limitClientBurst.flatMap { $0 == 0 ? nil : $0 } ?? min(qps, ClientRateLimiter.maxBurst)
+            guard (1...ClientRateLimiter.maxBurst).contains(burst) else {
+                throw AppError(.config, "limits.client-burst: 1 to \(ClientRateLimiter.maxBurst)")
+            }
+            settings.rateLimit = ClientRateLimiter.Config(qps: qps, burst: burst, exempt: exempt)
+        } else if let b = raw.limitClientBurst, b != 0 {
+            throw AppError(.config, "limits.client-burst: needs limits.client-qps")
+        }
+        if let v = raw.limitSlip {
+            guard (0...10).contains(v) else { throw AppError(.config, "limits.slip: 0 (drop all) to 10") }
+            settings.slip = v
+        }
+        if let v = raw.limitConnectionsPerClient {
+            guard v >= 0 else { throw AppError(.config, "limits.connections-per-client: 0 (no limit) or more") }
+            settings.connectionsPerClient = v
+        }
+        settings.connectionExempt = exempt
         if let v = raw.queryLogClient {
             guard let form = QueryLogClient(rawValue: v) else { throw AppError(.config, "query-log.client: hmac or truncated") }
             settings.queryLogClient = form

@@ -18,6 +18,17 @@ public struct ClientAddress: Hashable, Sendable, CustomStringConvertible {
     public var low: UInt64
     public var port: UInt16
 
+    /// Who a per-client limit counts: the IPv4 address (also when IPv4-mapped) or the IPv6 /64
+    /// (one host's share); nil for anything else.
+    @inline(__always) public var limitKey: UInt64? {
+        if family == 4 { return 1 << 63 | (low & 0xFFFF_FFFF) }
+        if family == 6 {
+            if high == 0 && low >> 32 == 0xFFFF { return 1 << 63 | (low & 0xFFFF_FFFF) }
+            return high
+        }
+        return nil
+    }
+
     public init(v4 address: UInt32, port: UInt16) {
         family = 4
         high = 0

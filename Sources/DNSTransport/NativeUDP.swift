@@ -160,7 +160,7 @@ public final class NativeUDPEngine: Sendable {
                         }
                     }
                 }
-                switch registry.processor(for: loop).process(packet, client: client, transport: .udp, listener: socket.listener) {
+                switch registry.processor(for: loop).processHandedOff(packet, client: client, listener: socket.listener) {
                 case .now(let reply): send(reply)
                 case .later(let future): future.whenSuccess { reply in if let reply { send(reply) } }
                 case .drop: break

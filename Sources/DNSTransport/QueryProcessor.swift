@@ -33,9 +33,16 @@ public protocol QueryProcessor: AnyObject {
     /// Called when a TCP connection is accepted (true) or closed (false), for connection limits
     /// and metrics. Returns false to refuse the connection.
     func tcpConnection(opened: Bool) -> Bool
+    /// A UDP query that a native engine thread began and could not finish (a cache miss): the
+    /// per-client work done there (its rate limit) is not done again.
+    func processHandedOff(_ query: ByteBuffer, client: ClientAddress, listener: Int) -> QueryReply
 }
 
 extension QueryProcessor {
+    public func processHandedOff(_ query: ByteBuffer, client: ClientAddress, listener: Int) -> QueryReply {
+        process(query, client: client, transport: .udp, listener: listener)
+    }
+
     /// A processor that does not tell tenants apart ignores the identity.
     public func process(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int, identity: String?) -> QueryReply {
         process(query, client: client, transport: transport, listener: listener)

@@ -48,7 +48,7 @@ public enum TCPListener {
     public static func bind(
         address: SocketAddress, listener: Int, group: any EventLoopGroup, registry: ProcessorRegistry,
         limits: TCPLimits = TCPLimits(), connections: TCPConnections? = nil, tls: TLSIdentity? = nil, tenantDomain: String? = nil,
-        logger: Logger
+        perClient: ClientConnectionLimiter? = nil, logger: Logger
     ) async throws -> any Channel {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -61,7 +61,7 @@ public enum TCPListener {
                     let ops = channel.pipeline.syncOperations
                     let handler = TCPQueryHandler(
                         processor: processor, listener: listener, limits: limits, logger: logger,
-                        connections: connections?.set(for: channel.eventLoop), transport: tls == nil ? .tcp : .dot)
+                        connections: connections?.set(for: channel.eventLoop), transport: tls == nil ? .tcp : .dot, perClient: perClient)
                     if let tls {
                         if let tenantDomain {
                             // Reads the ClientHello's server name, then steps aside for TLS.
@@ -152,10 +152,13 @@ final class TCPQueryHandler: ChannelInboundHandler {
     let connections: TCPConnections.Set?
     var context: ChannelHandlerContext?
     let transport: TransportKind
+    /// Connections per client; `countedForClient` when this one is counted there.
+    let perClient: ClientConnectionLimiter?
+    var countedForClient = false
 
     init(
         processor: any QueryProcessor, listener: Int, limits: TCPLimits, logger: Logger, connections: TCPConnections.Set? = nil,
-        transport: TransportKind = .tcp
+        transport: TransportKind = .tcp, perClient: ClientConnectionLimiter? = nil
     ) {
         self.processor = processor
         self.listener = listener
@@ -163,6 +166,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
         self.logger = logger
         self.connections = connections
         self.transport = transport
+        self.perClient = perClient
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -184,6 +188,13 @@ final class TCPQueryHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         remote = context.channel.remoteAddress.map(ClientAddress.init)
+        if let perClient, let remote {
+            guard perClient.opened(remote) else {
+                context.close(promise: nil)
+                return
+            }
+            countedForClient = true
+        }
         accepted = processor.tcpConnection(opened: true)
         if !accepted {
             context.close(promise: nil)
@@ -195,6 +206,10 @@ final class TCPQueryHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         connections?.handlers[ObjectIdentifier(self)] = nil
+        if countedForClient, let remote {
+            perClient?.closed(remote)
+            countedForClient = false
+        }
         if accepted {
             _ = processor.tcpConnection(opened: false)
             accepted = false

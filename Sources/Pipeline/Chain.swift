@@ -38,6 +38,9 @@ public final class QueryChain {
         public var policy: PolicyBox
         /// Discovery of Designated Resolvers (RFC 9462): the SVCB records of `_dns.resolver.arpa`.
         public var designatedResolvers: [RData]
+        /// Per-client query rate limits (shared by every thread), and the UDP slip.
+        public var rateLimiter: ClientRateLimiter? = nil
+        public var slip = 2
         public init(
             acl: AccessList, resolver: CachingResolver, stats: StatsBox, maxUDPSize: Int, policy: PolicyBox? = nil, designatedResolvers: [RData] = []
         ) {
@@ -85,7 +88,7 @@ public final class QueryChain {
                 IdentifyTenantStage(policy: p.policy, stats: p.stats),
                 // 3. Rate limits are per client/tenant, and must come before any work that
                 //    costs memory (cache) or upstream traffic (resolve).
-                RateLimitStage(),
+                RateLimitStage(limiter: p.rateLimiter, slip: p.slip, stats: p.stats),
                 // 4. A blocked name is answered without looking in the cache or asking upstream:
                 //    the verdict is per tenant, the cache is shared.
                 PolicyQNameStage(policy: p.policy, stats: p.stats),

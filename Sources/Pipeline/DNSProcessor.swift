@@ -49,9 +49,17 @@ public final class DNSProcessor: QueryProcessor {
         return processHere(query, client: client, transport: transport, listener: listener, identity: identity)
     }
 
-    func processHere(_ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int, identity: String? = nil) -> QueryReply {
+    /// A UDP query a native engine thread could not finish (its rate limit is charged already).
+    public func processHandedOff(_ query: ByteBuffer, client: ClientAddress, listener: Int) -> QueryReply {
+        processHere(query, client: client, transport: .udp, listener: listener, rateCharged: true)
+    }
+
+    func processHere(
+        _ query: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int, identity: String? = nil, rateCharged: Bool = false
+    ) -> QueryReply {
         var ctx = QueryContext(packet: query, client: client, transport: transport, listener: listener)
         ctx.identity = identity
+        ctx.rateCharged = rateCharged
         switch chain.run(&ctx, on: loop) {
         case .done(let bytes?):
             return .now(bytes)

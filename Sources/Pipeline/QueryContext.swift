@@ -23,6 +23,9 @@ public struct QueryContext: Sendable {
     /// The client's subnet to send upstream as EDNS Client Subnet (`ClientSubnetTag`), set by
     /// IdentifyTenant for profiles with `ecs: true`; 0 = none. Part of the cache key.
     public var subnet: UInt64 = 0
+    /// The client's rate limit was charged for this query already (on the native UDP engine
+    /// thread that handed it to the loop).
+    public var rateCharged = false
     /// The answer so far (from the cache or upstream), before Finalize.
     public var response: CachedAnswer?
     /// The rcode of the final response, set by Finalize (for metrics and logs).

@@ -31,6 +31,9 @@ public struct PipelineStats: Sendable {
     /// Queries refused because the client named an unknown tenant or is nobody's on a
     /// tenant-only listener.
     public var refusedTenant: UInt64 = 0
+    /// Queries over their client's rate limit, and of those the UDP ones answered truncated.
+    public var rateLimited: UInt64 = 0
+    public var rateLimitSlipped: UInt64 = 0
     /// Blocks by the deciding rule's first category (index = `Category.rawValue`).
     public var blockedByCategory = [UInt64](repeating: 0, count: 32)
     /// Queries per policy node (public profile or tenant, by index), for per-tenant statistics.
@@ -83,6 +86,8 @@ public struct PipelineStats: Sendable {
         allowed = other.allowed
         audited = other.audited
         refusedTenant = other.refusedTenant
+        rateLimited = other.rateLimited
+        rateLimitSlipped = other.rateLimitSlipped
         for i in blockedByCategory.indices { blockedByCategory[i] = other.blockedByCategory[i] }
         if tenantQueries.count != other.tenantQueries.count {
             tenantQueries = other.tenantQueries
@@ -99,6 +104,8 @@ public struct PipelineStats: Sendable {
         for i in s.responses.indices { s.responses[i] += b.responses[i] }
         s.dropped += b.dropped
         s.refusedTenant += b.refusedTenant
+        s.rateLimited += b.rateLimited
+        s.rateLimitSlipped += b.rateLimitSlipped
         s.cacheHits += b.cacheHits
         s.cacheMisses += b.cacheMisses
         s.staleAnswers += b.staleAnswers

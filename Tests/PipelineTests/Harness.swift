@@ -23,13 +23,18 @@ final class Harness {
     let resolver: CachingResolver
     let processor: DNSProcessor
 
-    init(allow: [CIDR] = AccessList.defaultAllow, maxUDPSize: Int = 1232, clock: ManualClock = ManualClock(), policy: PolicyBox? = nil) {
+    init(
+        allow: [CIDR] = AccessList.defaultAllow, maxUDPSize: Int = 1232, clock: ManualClock = ManualClock(), policy: PolicyBox? = nil,
+        rateLimiter: ClientRateLimiter? = nil, slip: Int = 2
+    ) {
         self.clock = clock
         cache = ResponseCache(config: CacheConfig(), clock: clock)
         let forwarder = Forwarder(upstreams: [], config: ForwarderConfig(), loop: loop, clock: clock)
         resolver = CachingResolver(cache: cache, forwarder: forwarder, loop: loop)
-        let chain = QueryChain.build(
-            .init(acl: AccessList(allow: allow), resolver: resolver, stats: stats, maxUDPSize: maxUDPSize, policy: policy))
+        var parts = QueryChain.Parts(acl: AccessList(allow: allow), resolver: resolver, stats: stats, maxUDPSize: maxUDPSize, policy: policy)
+        parts.rateLimiter = rateLimiter
+        parts.slip = slip
+        let chain = QueryChain.build(parts)
         processor = DNSProcessor(chain: chain, resolver: resolver, stats: stats, loop: loop, maxTCPConnections: 10)
     }
 
