@@ -94,6 +94,8 @@ public actor PolicyService: Service {
         }
         let loader = PolicyLoader(settings: settings, dataDirectory: dataDirectory)
         let fm = FileManager.default
+        let leftovers = PolicyFile.removeLeftovers(of: loader.snapshotPath)
+        if leftovers > 0 { logger.info("removed an unfinished policy snapshot (the last run stopped while writing it)", metadata: ["files": "\(leftovers)"]) }
         if fm.fileExists(atPath: loader.snapshotPath) {
             do {
                 let e = try PolicyFile.read(from: loader.snapshotPath, profiles: settings.profiles, config: settings.config)

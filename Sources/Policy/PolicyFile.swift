@@ -90,6 +90,21 @@ public enum PolicyFile {
         }
     }
 
+    /// Removes temporary files that a write cut short (the process killed before its rename)
+    /// left next to `path`; returns how many.
+    @discardableResult
+    public static func removeLeftovers(of path: String) -> Int {
+        let dir = (path as NSString).deletingLastPathComponent
+        let prefix = (path as NSString).lastPathComponent + ".tmp-"
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir) else { return 0 }
+        var removed = 0
+        for n in names where n.hasPrefix(prefix) {
+            if (try? fm.removeItem(atPath: (dir as NSString).appendingPathComponent(n))) != nil { removed += 1 }
+        }
+        return removed
+    }
+
     enum Header0 {
         static var header: DNSWire.Header {
             var h = DNSWire.Header()
