@@ -50,6 +50,8 @@ public struct RawConfig: Sendable, Equatable {
     public var queryLogRetentionDays: Int?
     public var queryLogClient: String?
     public var limitClientQPS: Int?
+    public var controlCertificate: String?
+    public var controlPrivateKey: String?
     public var limitClientBurst: Int?
     public var limitSlip: Int?
     public var limitExempt: [String]?
@@ -180,6 +182,8 @@ public struct RawConfig: Sendable, Equatable {
         int("stats.min-clients", "BULWARK_STATS_MIN_CLIENTS", \.statsMinClients),
         int("query-log.retention-days", "BULWARK_QUERY_LOG_RETENTION_DAYS", \.queryLogRetentionDays),
         str("query-log.client", "BULWARK_QUERY_LOG_CLIENT", \.queryLogClient),
+        str("metrics.certificate", "BULWARK_METRICS_CERTIFICATE", \.controlCertificate),
+        str("metrics.private-key", "BULWARK_METRICS_PRIVATE_KEY", \.controlPrivateKey),
         int("limits.client-qps", "BULWARK_LIMITS_CLIENT_QPS", \.limitClientQPS),
         int("limits.client-burst", "BULWARK_LIMITS_CLIENT_BURST", \.limitClientBurst),
         int("limits.slip", "BULWARK_LIMITS_SLIP", \.limitSlip),

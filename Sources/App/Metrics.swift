@@ -5,6 +5,8 @@ import NIOCore
 import NIOHTTP1
 import ControlPlane
 import Hummingbird
+import HummingbirdCore
+import HummingbirdHTTP2
 import ThreatIntel
 import NIOPosix
 import Pipeline
@@ -255,15 +257,29 @@ public final class ControlServer: Service, Sendable {
         var control = ControlRouter(hub: hub, hosted: endpoints(), policy: engine, logger: logger)
         control.statsMinClients = dns.settings.stats.minClients
         control.tenantAdmin = tenantAdmin
+        let tls = dns.settings.controlTLS
+        control.tls = tls != nil
         let router = control.build()
         let host = address.ipAddress ?? "127.0.0.1"
         let port = address.port ?? 8053
         let logger = self.logger
+        let server: HTTPServerBuilder
+        if let tls {
+            do {
+                server = try .http2Upgrade(tlsConfiguration: TLSIdentity.serverConfiguration(certificate: tls.certificate, privateKey: tls.privateKey))
+            } catch {
+                throw AppError(.startup, "control plane TLS: \(error)")
+            }
+        } else {
+            server = .http1()
+        }
+        let scheme = tls == nil ? "http" : "https"
         let app = Application(
             router: router,
+            server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "Bulwark/\(Bulwark.version)"),
             onServerRunning: { _ in
-                logger.info("control plane listening", metadata: ["address": "http://\(host.contains(":") ? "[\(host)]" : host):\(port)/"])
+                logger.info("control plane listening", metadata: ["address": "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)/"])
             },
             logger: logger)
         do {

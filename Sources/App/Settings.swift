@@ -59,6 +59,8 @@ public struct Settings: Sendable {
     public var slip = 2
     /// Open TCP, DoT and DoH connections per client address (0 = no limit per client).
     public var connectionsPerClient = 0
+    /// HTTPS for the control plane (`metrics.certificate`, `metrics.private-key`): PEM files.
+    public var controlTLS: (certificate: String, privateKey: String)? = nil
     /// Clients neither limit applies to (`limits.exempt`, default loopback).
     public var connectionExempt: [CIDR] = []
     /// Per-tenant statistics (`stats.*`).
@@ -237,6 +239,18 @@ public struct Settings: Sendable {
             settings.connectionsPerClient = v
         }
         settings.connectionExempt = exempt
+        switch (raw.controlCertificate, raw.controlPrivateKey) {
+        case (nil, nil): break
+        case (let c?, let k?):
+            // Checked now: a typo must stop the start, not leave the API on plain HTTP.
+            do {
+                _ = try TLSIdentity.serverConfiguration(certificate: c, privateKey: k)
+            } catch {
+                throw AppError(.config, "metrics.certificate / metrics.private-key: \(error)")
+            }
+            settings.controlTLS = (c, k)
+        default: throw AppError(.config, "metrics.certificate and metrics.private-key go together")
+        }
         if let v = raw.queryLogClient {
             guard let form = QueryLogClient(rawValue: v) else { throw AppError(.config, "query-log.client: hmac or truncated") }
             settings.queryLogClient = form

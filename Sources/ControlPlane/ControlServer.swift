@@ -90,6 +90,8 @@ public struct ControlRouter: Sendable {
     public var statsMinClients = 10
     /// Changes tenants made through the API (nil: the tree is read only).
     public var tenantAdmin: (any TenantAdministration)?
+    /// Served over TLS (adds `Strict-Transport-Security`).
+    public var tls = false
 
     public init(hub: IntelHub, hosted: [HostedEndpoint] = [], policy: (@Sendable () async -> PolicyEngine)? = nil, logger: Logger) {
         self.hub = hub
@@ -100,6 +102,7 @@ public struct ControlRouter: Sendable {
 
     public func build() -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
+        router.add(middleware: SecurityHeadersMiddleware(tls: tls))
         router.add(middleware: ErrorMiddleware(logger: logger))
         for h in hosted {
             for m in h.methods {
@@ -239,6 +242,34 @@ public struct ControlError: Error, HTTPResponseError, CustomStringConvertible, S
 
 /// Turns every error into a JSON answer: IntelError and StorageError by their code, anything
 /// else a logged 500; bodies too large are 413.
+/// Headers on every control-plane response, errors included: the API serves JSON and text to
+/// programs, never pages to frame, sniff or cache (`Strict-Transport-Security` when on TLS).
+struct SecurityHeadersMiddleware: RouterMiddleware {
+    typealias Context = ControlContext
+    let tls: Bool
+
+    static let always: [(HTTPFields.Element.Name, String)] = [
+        (.init("X-Content-Type-Options")!, "nosniff"),
+        (.init("X-Frame-Options")!, "DENY"),
+        (.init("Content-Security-Policy")!, "default-src 'none'; frame-ancestors 'none'"),
+        (.init("Referrer-Policy")!, "no-referrer"),
+        (.init("Cross-Origin-Resource-Policy")!, "same-origin"),
+        (.cacheControl, "no-store"),
+    ]
+
+    func handle(_ request: Request, context: ControlContext, next: (Request, ControlContext) async throws -> Response) async throws -> Response {
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let e as any HTTPResponseError {
+            response = try e.response(from: request, context: context)
+        }
+        for (name, value) in Self.always where response.headers[name] == nil { response.headers[name] = value }
+        if tls { response.headers[.init("Strict-Transport-Security")!] = "max-age=31536000" }
+        return response
+    }
+}
+
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = ControlContext
     let logger: Logger
