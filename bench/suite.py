@@ -349,7 +349,8 @@ def loadavg() -> str:
 
 
 METRICS_FWD = [("qps", "QPS (saturation)", 0), ("cpu_us_per_query", "server CPU µs/query", 2), ("p50_ms", "p50 ms", 3),
-               ("p99_ms", "p99 ms", 3), ("lost", "lost", 0)]
+               ("p99_ms", "p99 ms", 3), ("lost", "lost", 0),
+               ("other_cpu_pct", "other CPU % (the rest of the machine during the server's turn; 100 = one core)", 0)]
 METRICS_LOAD = [("load_s", "load s", 2), ("rss_mib", "RSS MiB", 0), ("peak_rss_mib", "peak RSS MiB", 0)]
 
 
@@ -423,7 +424,7 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 def median_rows(fwd: list[dict], loads: list[dict]) -> list[dict]:
     out = []
-    for part, rows, metrics in (("forward", fwd, METRICS_FWD + [("other_cpu_pct", "", 0), ("rss_mib", "", 0)]), ("load", loads, METRICS_LOAD)):
+    for part, rows, metrics in (("forward", fwd, METRICS_FWD + [("rss_mib", "", 0)]), ("load", loads, METRICS_LOAD)):
         for k in dict.fromkeys(r["server"] for r in rows):
             rs = [r for r in rows if r["server"] == k]
             row = {"part": part, "server": k, "round": "median", "status": "ok" if any(r.get("status") == "ok" for r in rs) else rs[0].get("status")}
@@ -475,7 +476,7 @@ def chart(path: Path, args: argparse.Namespace, fwd: list[dict], loads: list[dic
         for i, k in enumerate(keys):
             m = median_of([r for r in rows if r["server"] == k], metric)
             text = policy.fmt(m[0], digits) if m else next(str(r.get("status")).split(" ")[0] for r in rows if r["server"] == k)
-            ax.annotate(text, (i, meds[i]), ha="center", va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
+            ax.annotate(text, (i, meds[i] + hi[i]), ha="center", va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
     mach = meta["machine"]
     fig.suptitle(
         f"Bulwark vs Unbound, Knot Resolver, PowerDNS Recursor, dnsmasq — medians of {args.rounds} rounds (bars: min–max), "
@@ -575,7 +576,7 @@ def main() -> int:
     meta["load_after"] = loadavg()
     meta["versions"] = versions
     for r in loads:  # one version string per server for the tables
-        if r.get("version"):
+        if r.get("version") and not any(v.startswith(r["version"]) for v in versions.values()):
             versions.setdefault(r["server"], r["version"])
     log(f"done in {time.monotonic() - t_start:.0f} s; load average {meta['load_after']}")
     if not fwd and not loads:

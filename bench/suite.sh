@@ -5,8 +5,8 @@
 # load time and RSS of a 1M-name block list. Prints Markdown tables, writes a
 # CSV and a PNG chart to bench/results/. See bench/README.md ("Side by side").
 #   bench/setup                                   # once, as root: dnsmasq-base, matplotlib
-#   bench/suite.sh                                # 3 rounds of 10 s, 1M names (~15 min)
-#   bench/suite.sh --rounds 1 --duration 3 --list-names 100000   # a quick look
+#   bench/suite.sh                                # 3 rounds of 10 s, 1M names (~6 min)
+#   bench/suite.sh --rounds 1 --duration 3 --list-names 100000   # a quick look (~1 min)
 #   bench/suite.sh --threads 2                    # 2 threads where a server has threads
 #   BENCH_NO_BUILD=1 bench/suite.sh               # use the existing release binary
 #   BULWARK_BIN=/path/bulwark bench/suite.sh      # use that binary, build nothing
@@ -39,5 +39,5 @@ if [ -z "${BULWARK_BIN:-}" ]; then
     export BULWARK_BIN
 fi
 
-# Bounded: at most an hour whatever the options (the default run takes ~15 minutes).
+# Bounded: at most an hour whatever the options (the default run takes ~6 minutes).
 exec timeout --signal=TERM --kill-after=60 3600 python3 bench/suite.py "$@"
