@@ -208,6 +208,8 @@ def measure(args, server, qfile: Path, knot: harness.Knot) -> dict:
         res["p999_ms"] = percentile(values, 99.9)
         res["latency_samples"] = len(values)
         res["latency_lost"] = lat["lost"]
+        res["latency_completed"] = lat["completed"]
+        res["latency_noerror"] = lat["noerror"]
     return res
 
 

@@ -366,14 +366,17 @@ class BulwarkPolicy(Peer):
     key = "bulwark"
     fmt = "domains"
 
-    def __init__(self, binary: Path, lists: NameList, upstream_port: int, threads: int) -> None:
+    def __init__(self, binary: Path, lists: NameList | None, upstream_port: int, threads: int) -> None:
+        """With `lists` None: no policy at all, a plain caching forwarder (bench/suite.py)."""
         if not os.access(binary, os.X_OK):
             raise Missing(f"bulwark binary not found at {binary} (swift build -c release, BULWARK_BIN or --bulwark-bin)")
         harness.Server.__init__(self)
         self.label = self.key
         self.lists = lists
-        path = lists.paths[self.fmt]
-        config = f"policy:\n  sources:\n    - {{name: gen, path: {path}, format: {self.fmt}, categories: [malware]}}\n"
+        config = None
+        if lists is not None:
+            path = lists.paths[self.fmt]
+            config = f"policy:\n  sources:\n    - {{name: gen, path: {path}, format: {self.fmt}, categories: [malware]}}\n"
         # harness.Bulwark builds the command line (fresh data dir, so a real load from the list).
         self.b = harness.Bulwark(binary, [f"{LOOPBACK}:{upstream_port}"], config=config,
                                  extra_args=["--threads", str(threads), "--log-level", "warning"])
