@@ -103,6 +103,7 @@ public struct ControlRouter: Sendable {
     public func build() -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
         router.add(middleware: SecurityHeadersMiddleware(tls: tls))
+        router.add(middleware: MethodNotAllowedMiddleware())
         router.add(middleware: ErrorMiddleware(logger: logger))
         for h in hosted {
             for m in h.methods {
@@ -202,6 +203,60 @@ public struct ControlRouter: Sendable {
     func body(_ request: Request) async throws -> Data {
         var r = request
         return Data(buffer: try await r.collectBody(upTo: maxBody))
+    }
+
+    /// The body of a MISP call: JSON when there is one (400 otherwise), and there must be one
+    /// when `required`.
+    func jsonBody(_ request: Request, required: Bool = false) async throws -> Data {
+        let d = try await body(request)
+        if d.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            if required { throw ControlError(.badRequest, "a JSON body is required") }
+            return d
+        }
+        guard (try? JSONSerialization.jsonObject(with: d, options: [.fragmentsAllowed])) != nil else {
+            throw ControlError(.badRequest, "the body is not JSON")
+        }
+        return d
+    }
+
+    /// The kinds of JSON value, as `JSONSerialization` gives them.
+    enum JSONKind { case string, integer, number, bool, array, object, null }
+
+    static func kind(_ v: Any) -> JSONKind {
+        switch v {
+        case is String: return .string
+        case is [Any]: return .array
+        case is [String: Any]: return .object
+        case let n as NSNumber:
+            // Foundation gives true/false as a boolean NSNumber (and 1 also passes `is Bool`).
+            if String(describing: type(of: n)).contains("Boolean") { return .bool }
+            let d = n.doubleValue
+            return d.rounded() == d && abs(d) < 9e15 ? .integer : .number
+        default: return .null
+        }
+    }
+
+    /// 400 unless every field of `fields` that `object` has is of one of its kinds (MISP's
+    /// calls are read leniently, as MISP does, but not with values of the wrong kind).
+    static func check(_ object: [String: Any], _ fields: [String: Set<JSONKind>], _ what: String) throws {
+        for (name, kinds) in fields {
+            guard let v = object[name] else { continue }
+            let k = kind(v)
+            if k == .array, kinds.contains(.array), let items = v as? [Any], !items.allSatisfy({ kind($0) == .string }) {
+                throw ControlError(.badRequest, "\(what): \(name) must be a list of strings")
+            }
+            guard kinds.contains(k) else { throw ControlError(.badRequest, "\(what): \(name) has the wrong type") }
+        }
+    }
+
+    /// `limit` of a listing: 1 to 10,000 (default 100); anything else is a 400.
+    static func limit(_ request: Request) throws -> Int {
+        let values = request.uri.queryParameters.getAll("limit")
+        guard let text = values.first else { return 100 }
+        guard values.count == 1, let n = Int(String(text)), (1...10_000).contains(n) else {
+            throw ControlError(.badRequest, "limit: one integer, 1 to 10000")
+        }
+        return n
     }
 }
 

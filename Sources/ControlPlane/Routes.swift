@@ -47,25 +47,48 @@ extension ControlRouter {
         }
         let index: @Sendable (Request, ControlContext) async throws -> Response = { req, _ in
             _ = try await caller(req)
-            return Self.reply(try await hub.mispEventIndex(body: try await body(req)))
+            let b = try await jsonBody(req)
+            if !b.isEmpty {
+                guard let filters = (try? JSONSerialization.jsonObject(with: b)) as? [String: Any] else {
+                    throw ControlError(.badRequest, "the body must be a JSON object of filters")
+                }
+                try Self.check(filters, Dictionary(uniqueKeysWithValues: ["minimal", "published", "timestamp", "limit", "page"].map { ($0, [.integer, .string, .bool]) }), "filters")
+            }
+            return Self.reply(try await hub.mispEventIndex(body: b))
         }
         router.post("/events/index", use: index)
         router.get("/events/index", use: index)
         router.post("/events/filterEventIdsForPush") { req, _ in
             _ = try await writer(req)
-            return Self.reply(try await hub.mispFilterForPush(body: try await body(req)))
+            let b = try await jsonBody(req, required: true)
+            // [{"Event": {"uuid": "…", "timestamp": "…" or a number}}, …]
+            guard let items = (try? JSONSerialization.jsonObject(with: b)) as? [Any] else { throw ControlError(.badRequest, "the body must be a list of events") }
+            for item in items {
+                guard let e = (item as? [String: Any])?["Event"] as? [String: Any] else {
+                    throw ControlError(.badRequest, "the body must be a list of {\"Event\": {uuid, timestamp}}")
+                }
+                try Self.check(e, ["uuid": [.string], "timestamp": [.string, .integer]], "Event")
+            }
+            return Self.reply(try await hub.mispFilterForPush(body: b))
         }
         router.post("/attributes/restSearch") { req, _ in
             let c = try await caller(req)
-            return Self.reply(try await hub.mispRestSearch(body: try await body(req), caller: c))
+            let b = try await jsonBody(req)
+            guard b.isEmpty || (try? JSONSerialization.jsonObject(with: b)) is [String: Any] else {
+                throw ControlError(.badRequest, "the body must be a JSON object of search filters")
+            }
+            return Self.reply(try await hub.mispRestSearch(body: b, caller: c))
         }
         router.post("/sightings/add") { req, _ in
             let c = try await writer(req)
-            return Self.reply(try await hub.mispAddSighting(body: try await body(req), attribute: nil, caller: c))
+            let b = try await jsonBody(req, required: true)
+            guard let s = (try? JSONSerialization.jsonObject(with: b)) as? [String: Any] else { throw ControlError(.badRequest, "the body must be a JSON object") }
+            try Self.check(s, ["value": [.string], "values": [.array], "uuid": [.string], "type": [.string, .integer], "source": [.string]], "sighting")
+            return Self.reply(try await hub.mispAddSighting(body: b, attribute: nil, caller: c))
         }
         router.post("/sightings/add/:id") { req, ctx in
             let c = try await writer(req)
-            return Self.reply(try await hub.mispAddSighting(body: try await body(req), attribute: try ctx.parameters.require("id"), caller: c))
+            return Self.reply(try await hub.mispAddSighting(body: try await jsonBody(req), attribute: try ctx.parameters.require("id"), caller: c))
         }
     }
 
@@ -95,10 +118,7 @@ extension ControlRouter {
                 guard let id = Int64(a) else { throw ControlError(.badRequest, "after: an indicator id") }
                 query.afterID = id
             }
-            if let l = q.get("limit") {
-                guard let n = Int(l), (1...10_000).contains(n) else { throw ControlError(.badRequest, "limit: 1 to 10000") }
-                query.limit = n
-            }
+            query.limit = try Self.limit(req)
             if let s = q.get("source") {
                 guard let src = try await hub.store.sources.get(name: s) else { throw ControlError(.notFound, "no source named '\(s)'") }
                 query.sourceID = src.id
@@ -159,6 +179,59 @@ enum OpenAPISpec {
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"), let d = try? Data(contentsOf: url) else { return "" }
         return String(decoding: d, as: UTF8.self)
     }()
+
+    /// The document's paths (a `{parameter}` segment matches any one segment) and their
+    /// methods, read from its `paths:` section (two-space keys, four-space methods).
+    static let routes: [(segments: [Substring?], methods: Set<String>)] = {
+        var out: [(segments: [Substring?], methods: Set<String>)] = []
+        var inPaths = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line == "paths:" {
+                inPaths = true
+                continue
+            }
+            guard inPaths else { continue }
+            if let first = line.first, first != " " && first != "#" { break }  // the next top-level key
+            if line.hasPrefix("  /") && line.hasSuffix(":") {
+                let path = line.dropFirst(2).dropLast()
+                out.append((path.split(separator: "/").map { $0.hasPrefix("{") ? nil : $0 }, []))
+            } else if line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":"), !out.isEmpty {
+                let m = line.dropFirst(4).dropLast()
+                if ["get", "put", "post", "delete", "options", "head", "patch", "trace"].contains(m) { out[out.count - 1].methods.insert(String(m)) }
+            }
+        }
+        return out
+    }()
+
+    /// The methods the document has for `path`, nil when it has no such path.
+    static func methods(of path: String) -> Set<String>? {
+        let parts = path.split(separator: "/")
+        var found: Set<String>? = nil
+        for r in routes where r.segments.count == parts.count {
+            if zip(r.segments, parts).allSatisfy({ $0 == nil || $0 == $1 }) { found = (found ?? []).union(r.methods) }
+        }
+        return found
+    }
+}
+
+/// 405 Method Not Allowed (with `Allow`) for a method the document does not have on a path it
+/// has; the router alone would say 404.
+struct MethodNotAllowedMiddleware: RouterMiddleware {
+    typealias Context = ControlContext
+
+    func handle(_ request: Request, context: ControlContext, next: (Request, ControlContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let e as ControlError where e.status == .notFound {
+            let method = request.method.rawValue.lowercased()
+            guard var allowed = OpenAPISpec.methods(of: request.uri.path), !allowed.isEmpty else { throw e }
+            if allowed.contains("get") { allowed.insert("head") }
+            guard !allowed.contains(method) else { throw e }
+            var response = try ControlError(.methodNotAllowed, "\(request.method.rawValue) is not allowed here").response(from: request, context: context)
+            response.headers[.allow] = allowed.map { $0.uppercased() }.sorted().joined(separator: ", ")
+            return response
+        }
+    }
 }
 
 /// `attributes/describeTypes.json`: the network types Bulwark takes (PyMISP falls back to its

@@ -159,8 +159,7 @@ extension ControlRouter {
             let node = try Self.node(try ctx.parameters.require("tenant"), caller: c, engine)
             let q = req.uri.queryParameters
             let since = try q.get("since").map { try Self.time(String($0), "since") } ?? Date().addingTimeInterval(-3600)
-            let limit = q.get("limit").flatMap { Int(String($0)) } ?? 100
-            guard (1...10_000).contains(limit) else { throw ControlError(.badRequest, "limit: 1 to 10000") }
+            let limit = try Self.limit(req)
             let name = engine.profiles[node].name
             let rows = try await store.queryLog.recent(tenant: name, since: since, limit: limit)
             let iso = ISO8601DateFormatter()
@@ -374,8 +373,7 @@ extension ControlRouter {
         api.get("/audit") { req, _ in
             let c = try await caller(req)
             let engine = await policy()
-            let limit = req.uri.queryParameters.get("limit").flatMap { Int(String($0)) } ?? 100
-            guard (1...10_000).contains(limit) else { throw ControlError(.badRequest, "limit: 1 to 10000") }
+            let limit = try Self.limit(req)
             let all = try await store.audit.recent(limit: c.tenant == nil ? limit : 10_000, orgID: nil)
             // A tenant's key: the changes to tenants of its subtree.
             let visible = all.filter { r in
