@@ -145,6 +145,8 @@ public final class TLSUpstreamConnection {
         let promise: EventLoopPromise<[UInt8]>
         let accept: @Sendable ([UInt8]) -> Bool
         let timer: Scheduled<Void>
+        /// The attempt's timeout (also the connect timeout when it waits for a connection).
+        let timeout: TimeAmount
         /// The connection it was written on, and whether that connection had answered before.
         var sentOn: ObjectIdentifier?
         var reused = false
@@ -183,7 +185,7 @@ public final class TLSUpstreamConnection {
                 promise.fail(TransportError(.timeout, "tls \(address)"))
             }
         }
-        pending[id] = Pending(query: query, promise: promise, accept: accept, timer: timer)
+        pending[id] = Pending(query: query, promise: promise, accept: accept, timer: timer, timeout: timeout)
         send(id, timeout: timeout)
         return promise.futureResult
     }
@@ -287,7 +289,7 @@ public final class TLSUpstreamConnection {
                 again.retried = true
                 again.sentOn = nil
                 pending[id] = again
-                send(id, timeout: idleTimeout)
+                send(id, timeout: p.timeout)
             } else {
                 pending.removeValue(forKey: id)
                 p.timer.cancel()
@@ -295,12 +297,6 @@ public final class TLSUpstreamConnection {
                 p.promise.fail(TransportError(.connectionClosed, "tls \(address): \(why)"))
             }
         }
-    }
-
-    /// Closes the connection (at shutdown); queries in flight fail.
-    public func close() {
-        channel?.close(promise: nil)
-        channel = nil
     }
 }
 

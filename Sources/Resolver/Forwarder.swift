@@ -88,11 +88,6 @@ public final class Forwarder {
         self.clock = clock
     }
 
-    /// Closes the kept-open upstream connections (at shutdown).
-    public func close() {
-        for c in tlsConnections { c?.close() }
-    }
-
     /// The upstreams with their connection counters brought up to date.
     public var upstreamsNow: [UpstreamState] {
         var out = upstreams
