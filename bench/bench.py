@@ -305,11 +305,7 @@ def main() -> int:
     else:
         return_code = 0
     finally:
-        for srv in reversed(started):
-            try:
-                srv.close()
-            except Exception as e:  # noqa: BLE001
-                log(f"stopping {srv.label}: {e}")
+        harness.stop_all(started, log)
         shutil.rmtree(workdir, ignore_errors=True)
 
     if not rows:

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -177,10 +178,7 @@ intel:
         print(f"| RSS samples (MiB, every 5 s, first/last 6) | {' '.join(f'{r / 1024:.0f}' for r in rss[:6])} … {' '.join(f'{r / 1024:.0f}' for r in rss[-6:])} |")
         return 0 if alive and updater.errors == 0 else 1
     finally:
-        for srv in reversed(started):
-            srv.close()
-        import shutil
-
+        harness.stop_all(started, log)
         shutil.rmtree(work, ignore_errors=True)
 
 

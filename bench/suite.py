@@ -566,11 +566,7 @@ def main() -> int:
         log(f"error: {e}")
         return_code = 1
     finally:
-        for srv in reversed(started):
-            try:
-                srv.close()
-            except Exception as e:  # noqa: BLE001
-                log(f"stopping {srv.label}: {e}")
+        harness.stop_all(started, log)
         if own_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
     meta["load_after"] = loadavg()

@@ -467,11 +467,7 @@ def main() -> int:
         log(f"error: {e}")
         return_code = 1
     finally:
-        for srv in reversed(started):
-            try:
-                srv.close()
-            except Exception as e:  # noqa: BLE001
-                log(f"stopping {srv.label}: {e}")
+        harness.stop_all(started, log)
         if lists is not None:
             lists.remove()
         if own_workdir:

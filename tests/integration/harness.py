@@ -14,6 +14,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Iterable
@@ -255,6 +256,47 @@ def wait_for_dns(port: int, host: str, timeout: float, proc: subprocess.Popen | 
             last_err = e
             time.sleep(0.2)
     raise TimeoutError(f"nothing answered DNS at {host}:{port} within {timeout}s (last error: {last_err!r})")
+
+
+class UDPResponder:
+    """A UDP 'server' on loopback for tests that need to see or shape what Bulwark sends
+    upstream: `reply(wire)` gives the datagrams to send back (none: silence). Keeps the
+    queries it received (parsed)."""
+
+    def __init__(self, reply) -> None:
+        self.reply = reply
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((LOOPBACK, 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.queries: list[dns.message.Message] = []
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                wire, peer = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            self.queries.append(dns.message.from_wire(wire))
+            for out in self.reply(wire):
+                self.sock.sendto(out, peer)
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join(timeout=3)
+        self.sock.close()
+
+
+def stop_all(servers: list["Server"], log=print) -> None:
+    """Stops every server of `servers`, newest first; a failure to stop one is told, not raised."""
+    for srv in reversed(servers):
+        try:
+            srv.close()
+        except Exception as e:  # noqa: BLE001 - stop the others anyway
+            log(f"stopping {srv.label}: {e}")
 
 
 def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> int | None:

@@ -7,8 +7,6 @@ what matters is what Bulwark sends, which no DNS server in Debian reports back.
 
 from __future__ import annotations
 
-import socket
-import threading
 
 import dns.edns
 import dns.message
@@ -21,30 +19,19 @@ import harness
 from harness import LOOPBACK
 
 
-class RecordingUpstream:
-    """Answers every A query with 192.0.2.1 (TTL 300) over UDP and keeps the queries."""
+def answer_a(wire: bytes) -> list[bytes]:
+    """Every A query answered with 192.0.2.1 (TTL 300)."""
+    q = dns.message.from_wire(wire)
+    r = dns.message.make_response(q)
+    r.answer.append(dns.rrset.from_text(q.question[0].name, 300, "IN", "A", "192.0.2.1"))
+    return [r.to_wire()]
+
+
+class RecordingUpstream(harness.UDPResponder):
+    """Answers every A query and tells which client subnet each query carried."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((LOOPBACK, 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.queries: list[dns.message.Message] = []
-        self.running = True
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self) -> None:
-        while self.running:
-            try:
-                wire, peer = self.sock.recvfrom(65535)
-            except socket.timeout:
-                continue
-            q = dns.message.from_wire(wire)
-            self.queries.append(q)
-            r = dns.message.make_response(q)
-            r.answer.append(dns.rrset.from_text(q.question[0].name, 300, "IN", "A", "192.0.2.1"))
-            self.sock.sendto(r.to_wire(), peer)
+        super().__init__(answer_a)
 
     def subnets(self) -> list[str | None]:
         out = []
@@ -52,11 +39,6 @@ class RecordingUpstream:
             ecs = [o for o in q.options if isinstance(o, dns.edns.ECSOption)]
             out.append(f"{ecs[0].address}/{ecs[0].srclen}" if ecs else None)
         return out
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join(timeout=2)
-        self.sock.close()
 
 
 @pytest.fixture

@@ -16,9 +16,7 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -34,54 +32,30 @@ from test_policy import Lists, ede, pknot, q, start, wait_until  # noqa: F401  (
 Z = ZONE
 
 
-class BadUpstream:
-    """A UDP 'upstream' on loopback that misbehaves in one of several ways."""
+def misbehave(mode: str):
+    """The replies of an upstream that misbehaves in one way."""
 
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((LOOPBACK, 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.received = 0
-        self.running = True
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def reply(self, wire: bytes) -> list[bytes]:
+    def reply(wire: bytes) -> list[bytes]:
         q = dns.message.from_wire(wire)
-        if self.mode == "slow":
+        if mode == "slow":
             time.sleep(1.0)  # beyond the 300 ms attempt timeout
             return [dns.message.make_response(q).to_wire()]
-        if self.mode == "junk":
+        if mode == "junk":
             return [os.urandom(40)]
-        if self.mode == "truncated":
+        if mode == "truncated":
             return [wire[:2] + b"\x81\x80" + b"\x00\x01\x00\x01"]  # right ID, a header cut short
-        if self.mode == "other-question":
+        if mode == "other-question":
             other = dns.message.make_query("elsewhere.example.", "A")
             other.id = q.id
             return [dns.message.make_response(other).to_wire()]
-        raise AssertionError(self.mode)
+        raise AssertionError(mode)
 
-    def serve(self) -> None:
-        while self.running:
-            try:
-                wire, peer = self.sock.recvfrom(65535)
-            except socket.timeout:
-                continue
-            self.received += 1
-            for out in self.reply(wire):
-                self.sock.sendto(out, peer)
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join(timeout=3)
-        self.sock.close()
+    return reply
 
 
 @pytest.mark.parametrize("mode", ["slow", "junk", "truncated", "other-question"])
 def test_bad_upstream_gives_servfail_with_ede_and_a_good_one_takes_over(bulwark_factory, knot, mode):
-    bad = BadUpstream(mode)
+    bad = harness.UDPResponder(misbehave(mode))
     cfg = "upstream:\n  timeout-ms: 300\n  max-attempts: 2\n"
     try:
         # Alone, the bad upstream gives SERVFAIL with EDE 22 or 23, quickly, and Bulwark lives on.
@@ -92,7 +66,7 @@ def test_bad_upstream_gives_servfail_with_ede_and_a_good_one_takes_over(bulwark_
             assert r.rcode() == dns.rcode.SERVFAIL and not r.answer, r
             assert ede(r)[0] in (22, 23), ede(r)
             assert time.monotonic() - started < 2.5
-        assert b.alive() and bad.received >= 1
+        assert b.alive() and len(bad.queries) >= 1
         m = parse_prometheus(b.metrics_text()[0])
         assert metric_sum(m, "bulwark_upstream_timeouts_total") + metric_sum(m, "bulwark_upstream_errors_total") >= 1
         # With a good upstream besides it, every query is answered.
