@@ -31,8 +31,8 @@ public final class DNSServer: Service, Sendable {
     let registry: ProcessorRegistry
     /// Native UDP engine processors, one per loop (handed to the engine's threads at start).
     let engineProcessors: EngineProcessors
-    /// Per-client limits shared by every thread: query rate, and open connections.
-    let rateLimiter: ClientRateLimiter?
+    /// Open connections per client, shared by TCP, DoT and DoH (the query-rate limiter lives in
+    /// every chain's RateLimit stage).
     public let connectionLimiter: ClientConnectionLimiter?
 
     final class EngineProcessors: @unchecked Sendable {
@@ -50,7 +50,6 @@ public final class DNSServer: Service, Sendable {
         }
         self.settings = settings
         let rateLimiter = settings.rateLimit.map(ClientRateLimiter.init)
-        self.rateLimiter = rateLimiter
         let exempt = AccessList(allow: settings.connectionExempt)
         self.connectionLimiter =
             settings.connectionsPerClient > 0
