@@ -6,6 +6,10 @@ extension ResourceRecord: CustomStringConvertible {
 }
 
 extension RData: CustomStringConvertible {
+    /// RFC 3597's generic form of this RDATA (`\# length hex`), for what the type's own text
+    /// cannot say.
+    var genericText: String { Presentation.generic((try? wireBytes()) ?? []) }
+
     public var description: String {
         switch self {
         case .a(let a): return a.description
@@ -23,21 +27,23 @@ extension RData: CustomStringConvertible {
             // RFC 8659 §4.1.1: the tag is ASCII letters and digits. Anything else (hostile data, and
             // text that could break a log line) prints in the generic form instead.
             guard !tag.isEmpty, tag.allSatisfy(Presentation.isAlphanumeric) else {
-                return Presentation.generic((try? wireBytes()) ?? [])
+                return genericText
             }
             return "\(flags) \(String(decoding: tag, as: UTF8.self)) \(Presentation.quoted(value))"
         case .svcb(let s), .https(let s):
             // Key 65535 is reserved (RFC 9460 §14.3.2): no text names it, so the whole RDATA
             // prints in the generic form, which parses back to the same bytes.
-            if s.params.contains(where: { $0.key == 0xFFFF }) { return Presentation.generic((try? wireBytes()) ?? []) }
+            if s.params.contains(where: { $0.key == 0xFFFF }) { return genericText }
             var parts = ["\(s.priority)", s.target.description]
             let present = Set(s.params.map(\.key))
             parts += s.params.map { Presentation.svcParam($0, present: present) }
             return parts.joined(separator: " ")
-        // An empty digest, key or signature prints as nothing, which text cannot say: generic form.
-        case .ds(let d) where d.digest.isEmpty: return Presentation.generic((try? wireBytes()) ?? [])
-        case .dnskey(let k) where k.publicKey.isEmpty: return Presentation.generic((try? wireBytes()) ?? [])
-        case .rrsig(let s) where s.signature.isEmpty: return Presentation.generic((try? wireBytes()) ?? [])
+        // An empty digest, key, signature or TLSA association data prints as nothing, which
+        // text cannot say: generic form.
+        case .ds(let d) where d.digest.isEmpty: return genericText
+        case .dnskey(let k) where k.publicKey.isEmpty: return genericText
+        case .rrsig(let s) where s.signature.isEmpty: return genericText
+        case .tlsa(_, _, _, let d) where d.isEmpty: return genericText
         case .ds(let d): return "\(d.keyTag) \(d.algorithm) \(d.digestType) \(Presentation.hex(d.digest).uppercased())"
         case .dnskey(let k): return "\(k.flags) \(k.protocolField) \(k.algorithm) \(Presentation.base64(k.publicKey))"
         case .rrsig(let s):

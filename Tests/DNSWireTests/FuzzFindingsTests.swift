@@ -51,6 +51,7 @@ struct FuzzFindingsTests {
                 .init(
                     typeCovered: .a, algorithm: 13, labels: 2, originalTTL: 300, expiration: 1_800_000_000,
                     inception: 1_790_000_000, keyTag: 56374, signerName: target, signature: []))),
+        Case(label: "TLSA with empty association data", rdata: .tlsa(usage: 1, selector: 197, matchingType: 211, data: [])),
     ]
 
     @Test(arguments: cases)
