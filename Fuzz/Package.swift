@@ -33,6 +33,7 @@ let fuzzers: [(String, String, [Target.Dependency])] = [
     ("fuzz-lists", "FuzzLists", [dnsWire, "FuzzPolicy", "FuzzListSupport"]),
     ("fuzz-warninglist", "FuzzWarninglist", [dnsWire, "FuzzPolicy", "FuzzIntel", "FuzzListSupport"]),
     ("fuzz-misp", "FuzzMISP", [dnsWire, "FuzzIntel"]),
+    ("fuzz-doh", "FuzzDoH", [dnsWire]),
 ]
 
 let package = Package(

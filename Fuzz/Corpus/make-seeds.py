@@ -11,12 +11,15 @@ Sources (all already in the repository or in shared/data beside it):
                urlhaus-filter domain list (Tests/Data).
 - warninglist: the warninglist texts of FormatTests.swift and the real tranco10k warninglist cut
                to its first 40 entries.
+- doh:         each golden query as a base64url `dns` parameter, each golden response as bytes
+               (for the freshness scan), and a few Content-Type values.
 - misp:        the real PyMISP event (shared/data or Tests/ThreatIntelTests/Data) cut to a few
                attributes and objects, and the JSON texts of MISPJSONTests.swift.
 
 Run from anywhere: python3 Fuzz/Corpus/make-seeds.py. Existing seed files are replaced; files the
 fuzzers added are not touched (they live in Fuzz/.build/corpus, not here).
 """
+import base64
 import hashlib
 import json
 import os
@@ -77,6 +80,8 @@ def main():
             write("message", f"{label}-query", q)
         if len(r) <= 4096:
             write("message", f"{label}-response", r)
+            write("doh", f"{label}-response", r)
+        write("doh", f"{label}-get", base64.urlsafe_b64encode(q).rstrip(b"="))
         if lines:
             write("zonefile", label, "\n".join(lines[:40]) + "\n")
             # The same records as RPZ local data (owner made relative to the policy zone).
@@ -84,6 +89,8 @@ def main():
             rpz_local.append("\n".join(local))
         n += 1
     print(f"golden packets: {n}")
+    for ct in ["application/dns-message", "Application/DNS-Message; charset=utf-8", " application/dns-message\t;", "application/dns-json"]:
+        write("doh", "content-type", ct)
     head = "$TTL 300\n$ORIGIN rpz.local.\n@ SOA localhost. root.localhost. 1 3600 600 86400 60\n@ NS localhost.\n"
     for i in range(0, len(rpz_local), 6):
         write("rpz", "golden-local-data", head + "\n".join(rpz_local[i:i + 6]) + "\n")

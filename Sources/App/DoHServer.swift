@@ -55,8 +55,6 @@ final class DoHServer: Service, Sendable {
     let dns: DNSServer
     let listenerBase: Int
     let logger: Logger
-    /// RFC 8484 §4.1: a DNS message at most 65535 bytes.
-    static let maxMessage = 65535
 
     init(settings: DoHSettings, dns: DNSServer, listenerBase: Int, logger: Logger) {
         self.settings = settings
@@ -72,19 +70,21 @@ final class DoHServer: Service, Sendable {
             guard let text = request.uri.queryParameters.get("dns"), !text.isEmpty else {
                 return Self.error(.badRequest, "the dns parameter (base64url of a DNS message) is required")
             }
-            guard text.utf8.count <= (Self.maxMessage * 4 + 2) / 3, let bytes = Self.base64url(text) else {
-                return Self.error(text.utf8.count > (Self.maxMessage * 4 + 2) / 3 ? .uriTooLong : .badRequest, "dns: not base64url")
+            guard text.utf8.count <= DoHCoding.maxParameter else {
+                return Self.error(.uriTooLong, "dns: longer than a DNS message can be")
+            }
+            guard let bytes = DoHCoding.decodeParameter(text) else {
+                return Self.error(.badRequest, "dns: not base64url")
             }
             return await Self.resolve(bytes, context: context, dns: dns, listener: listener, token: context.parameters.get("token"))
         }
         let post: @Sendable (Request, DoHContext) async throws -> Response = { request, context in
-            let type = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-            guard type == "application/dns-message" else {
+            guard DoHCoding.isMessageType(request.headers[.contentType]) else {
                 return Self.error(.unsupportedMediaType, "Content-Type must be application/dns-message")
             }
             let body: ByteBuffer
             do {
-                body = try await request.body.collect(upTo: Self.maxMessage)
+                body = try await request.body.collect(upTo: DoHCoding.maxMessage)
             } catch {
                 return Self.error(.contentTooLarge, "a DNS message is at most 65535 bytes")
             }
@@ -106,61 +106,15 @@ final class DoHServer: Service, Sendable {
             return error(.badRequest, "the query was not answered")
         }
         var headers = HTTPFields()
-        headers[.contentType] = "application/dns-message"
-        headers[.cacheControl] = "max-age=\(minimumTTL(Array(answer.readableBytesView)))"
+        headers[.contentType] = DoHCoding.mediaType
+        headers[.cacheControl] = "max-age=\(answer.withUnsafeReadableBytes { DoHCoding.freshness($0) })"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: answer))
-    }
-
-    /// RFC 8484 §5.1: the freshness lifetime is the smallest TTL in the answer (for a negative
-    /// answer, its SOA's, capped by the SOA minimum); 0 when nothing carries one. A scan over the
-    /// records, nothing decoded.
-    static func minimumTTL(_ wire: [UInt8]) -> UInt32 {
-        wire.withUnsafeBytes { p -> UInt32 in
-            guard p.count >= 12 else { return 0 }
-            func u16(_ i: Int) -> Int { Int(p[i]) << 8 | Int(p[i + 1]) }
-            let qd = u16(4)
-            let an = u16(6)
-            let records = an + u16(8) + u16(10)
-            var i = 12
-            for _ in 0..<qd {
-                guard let n = WireScan.skipName(p, i) else { return 0 }
-                i = n + 4
-            }
-            var ttl: UInt32? = nil
-            for _ in 0..<records {
-                guard let n = WireScan.skipName(p, i), n + 10 <= p.count else { break }
-                let type = u16(n)
-                var t = UInt32(p[n + 4]) << 24 | UInt32(p[n + 5]) << 16 | UInt32(p[n + 6]) << 8 | UInt32(p[n + 7])
-                let end = n + 10 + u16(n + 8)
-                guard end <= p.count else { break }
-                if type != Int(RRType.opt.rawValue) {
-                    if type == Int(RRType.soa.rawValue) && an == 0 && end - 4 >= n + 10 {
-                        let minimum = UInt32(p[end - 4]) << 24 | UInt32(p[end - 3]) << 16 | UInt32(p[end - 2]) << 8 | UInt32(p[end - 1])
-                        t = min(t, minimum)
-                    }
-                    ttl = min(ttl ?? t, t)
-                }
-                i = end
-            }
-            return ttl ?? 0
-        }
     }
 
     static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; charset=utf-8"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
-    }
-
-    /// base64url without padding (RFC 4648 §5; RFC 8484 §4.1), padding tolerated.
-    static func base64url(_ text: String) -> [UInt8]? {
-        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while s.hasSuffix("=") { s.removeLast() }
-        guard s.utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2B || $0 == 0x2F }),
-            s.utf8.count % 4 != 1
-        else { return nil }
-        s += String(repeating: "=", count: (4 - s.utf8.count % 4) % 4)
-        return Data(base64Encoded: s).map { [UInt8]($0) }
     }
 
     func run() async throws {

@@ -32,10 +32,7 @@ import Testing
 }
 
 @Suite struct DoHTests {
-    @Test func base64urlAndSettings() throws {
-        #expect(DoHServer.base64url("AAABAAABAAAAAAAAB2V4YW1wbGUDY29tAAABAAE") != nil)
-        #expect(DoHServer.base64url("_-_-") == [0xFF, 0xEF, 0xFE])
-        #expect(DoHServer.base64url("a") == nil && DoHServer.base64url("ab$c") == nil && DoHServer.base64url("ab+c") != nil)
+    @Test func settings() throws {
         var raw = try RawConfig.parseYAML(
             "dot: {listen: [\"127.0.0.1:853\"], certificate: /c.pem, private-key: /k.pem}\ndoh: {listen: [\"127.0.0.1:443\"], path: /q}")
         raw.upstreams = ["192.0.2.53:53"]
@@ -46,25 +43,6 @@ import Testing
         raw.dohPath = nil
         raw.dohListen = ["127.0.0.1:853"]
         #expect(throws: AppError.self) { try Settings.make(raw, coreCount: 2, readFile: { _ in nil }) }
-    }
-
-    @Test func cacheLifetimeIsTheSmallestTTL() throws {
-        let q = Question(name: try Name("a.example."), type: .a)
-        var m = Message(header: Header(id: 1, flags: 0x8180), questions: [q])
-        m.answers = [
-            ResourceRecord(name: q.name, ttl: 300, rdata: .a(IPv4Address("192.0.2.1")!)),
-            ResourceRecord(name: q.name, ttl: 120, rdata: .a(IPv4Address("192.0.2.2")!)),
-        ]
-        #expect(DoHServer.minimumTTL(try m.encode()) == 120)
-        // Negative: the SOA's TTL, capped by its minimum.
-        m.answers = []
-        m.authorities = [
-            ResourceRecord(
-                name: try Name("example."), ttl: 3600,
-                rdata: .soa(.init(mname: .root, rname: .root, serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 60)))
-        ]
-        #expect(DoHServer.minimumTTL(try m.encode()) == 60)
-        #expect(DoHServer.minimumTTL([1, 2, 3]) == 0)
     }
 }
 
