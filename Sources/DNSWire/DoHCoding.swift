@@ -16,45 +16,16 @@ public enum DoHCoding {
     public static func decodeParameter(_ text: some StringProtocol) -> [UInt8]? {
         var utf8 = Substring(text).utf8[...]
         while utf8.last == UInt8(ascii: "=") { utf8 = utf8.dropLast() }
-        let n = utf8.count
-        guard n <= maxParameter, n % 4 != 1 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(n * 3 / 4)
-        var acc: UInt32 = 0
-        var bits = 0
-        for c in utf8 {
+        guard utf8.count <= maxParameter else { return nil }
+        return Presentation.unpackBits(utf8, width: 6) { c in
             let v = sextet[Int(c)]
-            guard v != 0xFF else { return nil }
-            acc = acc << 6 | UInt32(v)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: acc >> UInt32(bits)))
-                acc &= (1 << UInt32(bits)) - 1
-            }
+            return v == 0xFF ? nil : v
         }
-        // 2 or 4 bits left over: they must be zero, so each message has exactly one encoding.
-        guard acc == 0 else { return nil }
-        return out
     }
 
     /// base64url without padding, the form `decodeParameter` reads back.
     public static func encodeParameter(_ bytes: some Collection<UInt8>) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity((bytes.count * 4 + 2) / 3)
-        var acc: UInt32 = 0
-        var bits = 0
-        for b in bytes {
-            acc = acc << 8 | UInt32(b)
-            bits += 8
-            while bits >= 6 {
-                bits -= 6
-                out.append(alphabet[Int(acc >> UInt32(bits) & 0x3F)])
-            }
-            acc &= (1 << UInt32(bits)) - 1
-        }
-        if bits > 0 { out.append(alphabet[Int(acc << UInt32(6 - bits) & 0x3F)]) }
-        return String(decoding: out, as: UTF8.self)
+        String(decoding: Presentation.packBits(bytes, width: 6, alphabet: alphabet), as: UTF8.self)
     }
 
     /// Whether a Content-Type header names a DNS message: its media type (before any `;`

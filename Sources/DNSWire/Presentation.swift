@@ -129,22 +129,10 @@ public enum Presentation {
 
     static let b64 = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
+    /// Base64 with padding (RFC 4648 §4).
     public static func base64(_ bytes: [UInt8]) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i < bytes.count {
-            let n = min(3, bytes.count - i)
-            let b0 = UInt32(bytes[i])
-            let b1 = n > 1 ? UInt32(bytes[i + 1]) : 0
-            let b2 = n > 2 ? UInt32(bytes[i + 2]) : 0
-            let v = b0 << 16 | b1 << 8 | b2
-            out.append(b64[Int((v >> 18) & 63)])
-            out.append(b64[Int((v >> 12) & 63)])
-            out.append(n > 1 ? b64[Int((v >> 6) & 63)] : UInt8(ascii: "="))
-            out.append(n > 2 ? b64[Int(v & 63)] : UInt8(ascii: "="))
-            i += 3
-        }
+        var out = packBits(bytes, width: 6, alphabet: b64)
+        while out.count % 4 != 0 { out.append(UInt8(ascii: "=")) }
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -153,19 +141,50 @@ public enum Presentation {
     /// Base32 with the extended hex alphabet, no padding (RFC 5155 §3.3). The digits are
     /// case-insensitive; lowercase matches knot/kdig and the hashed owner names of NSEC3 records.
     public static func base32hex(_ bytes: [UInt8]) -> String {
+        String(decoding: packBits(bytes, width: 5, alphabet: b32), as: UTF8.self)
+    }
+
+    /// Bytes as characters of `width` bits each (6: base64, 5: base32; RFC 4648), most
+    /// significant first, the last character zero-filled; no padding.
+    static func packBits(_ bytes: some Collection<UInt8>, width: Int, alphabet: [UInt8]) -> [UInt8] {
         var out = [UInt8]()
-        var buffer: UInt64 = 0
+        out.reserveCapacity((bytes.count * 8 + width - 1) / width)
+        let mask = UInt32(1) << UInt32(width) - 1
+        var buffer: UInt32 = 0
         var bits = 0
         for b in bytes {
-            buffer = buffer << 8 | UInt64(b)
+            buffer = buffer << 8 | UInt32(b)
             bits += 8
-            while bits >= 5 {
-                out.append(b32[Int((buffer >> UInt64(bits - 5)) & 31)])
-                bits -= 5
+            while bits >= width {
+                bits -= width
+                out.append(alphabet[Int(buffer >> UInt32(bits) & mask)])
+            }
+            buffer &= UInt32(1) << UInt32(bits) - 1
+        }
+        if bits > 0 { out.append(alphabet[Int(buffer << UInt32(width - bits) & mask)]) }
+        return out
+    }
+
+    /// The reverse of `packBits`: `value` gives each character's digit (nil: not one of the
+    /// alphabet). nil for a bad character, a length no byte count encodes to, or bits set past
+    /// the last byte, so every byte string has exactly one form.
+    static func unpackBits(_ chars: some Collection<UInt8>, width: Int, value: (UInt8) -> UInt8?) -> [UInt8]? {
+        guard chars.count * width % 8 < width else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(chars.count * width / 8)
+        var buffer: UInt32 = 0
+        var bits = 0
+        for c in chars {
+            guard let v = value(c) else { return nil }
+            buffer = buffer << UInt32(width) | UInt32(v)
+            bits += width
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: buffer >> UInt32(bits)))
+                buffer &= UInt32(1) << UInt32(bits) - 1
             }
         }
-        if bits > 0 { out.append(b32[Int((buffer << UInt64(5 - bits)) & 31)]) }
-        return String(decoding: out, as: UTF8.self)
+        return buffer == 0 ? out : nil
     }
 
     /// A character-string in double quotes with `\"`, `\\` and `\DDD` escapes.

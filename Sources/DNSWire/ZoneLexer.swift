@@ -435,29 +435,19 @@ enum ZoneText {
 
     /// Base32 with the extended hex alphabet (RFC 4648 §7), either case, no padding.
     static func base32hex(_ text: [UInt8], field: String) throws(DNSWireError) -> [UInt8] {
-        guard [0, 2, 4, 5, 7].contains(text.count % 8) else {
-            throw error("\(field): base32hex length \(text.count) is impossible")
-        }
-        var out: [UInt8] = []
-        var buffer: UInt32 = 0
-        var bits = 0
-        for c in text {
-            let v: UInt32
+        guard text.count * 5 % 8 < 5 else { throw error("\(field): base32hex length \(text.count) is impossible") }
+        let digits = Presentation.unpackBits(text, width: 5) { c in
             switch c {
-            case 0x30...0x39: v = UInt32(c - 0x30)
-            case 0x41...0x56: v = UInt32(c - 0x41 + 10)
-            case 0x61...0x76: v = UInt32(c - 0x61 + 10)
-            default: throw error("\(field): \(show(text)) is not base32hex")
-            }
-            buffer = (buffer << 5 | v) & 0xFFF
-            bits += 5
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8((buffer >> UInt32(bits)) & 0xFF))
+            case 0x30...0x39: c - 0x30
+            case 0x41...0x56: c - 0x41 + 10
+            case 0x61...0x76: c - 0x61 + 10
+            default: nil
             }
         }
-        guard buffer & ((1 << UInt32(bits)) - 1) == 0 else { throw error("\(field): base32hex has non-zero trailing bits") }
-        return out
+        guard let digits else {
+            throw error("\(field): \(show(text)) is not base32hex: a bad digit or non-zero trailing bits")
+        }
+        return digits
     }
 
     /// RRSIG times (RFC 4034 §3.2): `YYYYMMDDHHmmSS` in UTC, or seconds since 1970.
