@@ -166,7 +166,7 @@ public final class ResponseCache {
     /// Slots by key hash (`QueryScan.keyHash`); the slot's key confirms the hit.
     // The cache is confined to one thread and never accessed re-entrantly: dynamic exclusivity
     // checks (a TLS lookup per access, ~4 % of a cache hit's CPU) are turned off for its state.
-    @exclusivity(unchecked) var index: [UInt64: Int] = [:]
+    @exclusivity(unchecked) var index = SlotTable()
     @exclusivity(unchecked) var slots: [Slot] = []
     var free: [Int] = []
     @exclusivity(unchecked) var head = -1
@@ -323,7 +323,7 @@ public final class ResponseCache {
                 slots.append(slot)
                 i = slots.count - 1
             }
-            index[hash] = i
+            index.set(hash, i)
             bytes += entry.size
             linkAtHead(i)
         }
@@ -429,7 +429,7 @@ public final class ResponseCache {
 
     func remove(_ i: Int) {
         unlink(i)
-        index[slots[i].hash] = nil
+        index.remove(slots[i].hash)
         bytes -= slots[i].entry.size
         slots[i].entry.wire = []
         slots[i].entry.ttlOffsets = []

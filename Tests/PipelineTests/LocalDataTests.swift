@@ -49,7 +49,19 @@ struct LocalDataTests {
         #expect(h.stats.stats.cacheMisses == 0)
     }
 
-    @Test(arguments: ["localhost.example.com", "notlocalhost", "invalid.example", "xinvalid", "example.com"])
+    @Test(arguments: ["resolver.arpa", "x.Resolver.ARPA", "_dns.resolver.arpa"])
+    func resolverArpaIsAnsweredHere(_ name: String) throws {
+        let h = Harness()
+        let m = try h.response(P.query(name, .a))
+        #expect(m.rcode == (name == "_dns.resolver.arpa" ? .noError : .nxDomain))
+        #expect(m.answers.isEmpty && m.authorities.map(\.type) == [.soa])
+        #expect(h.stats.stats.cacheMisses == 0)
+    }
+
+    @Test(arguments: [
+        "localhost.example.com", "notlocalhost", "invalid.example", "xinvalid", "example.com", "local", "invalie",
+        "2.0.192.in-addr.arpa", "arpa", "resolvers.arpa", "resolver.arpa.example", "example.info",
+    ])
     func otherNamesGoOn(_ name: String) throws {
         let h = Harness()
         // Reaches Resolve (no upstream here): SERVFAIL.

@@ -14,13 +14,34 @@ public final class LocalDataStage: QueryStage {
         self.designatedResolvers = designatedResolvers
     }
 
+    /// Whether the label whose length byte is at `p[at]` is `text` (ASCII, case-insensitive).
+    @inline(__always)
+    static func label(_ p: UnsafeRawBufferPointer, at: Int, is text: StaticString) -> Bool {
+        let n = text.utf8CodeUnitCount
+        guard Int(p[at]) == n, at + n < p.count else { return false }
+        let t = text.utf8Start
+        for k in 0..<n {
+            let b = p[at + 1 + k]
+            if (b >= 0x41 && b <= 0x5A ? b | 0x20 : b) != t[k] { return false }
+        }
+        return true
+    }
+
     public func process(_ ctx: inout QueryContext) -> StageOutcome {
-        // Hot path: look at the rightmost label in the packet; build values only on a match.
+        // Hot path: compare the rightmost labels in the packet; build values only on a match.
         if ctx.scan.outcome == .query {
-            let s = ctx.scan
+            let last = ctx.scan.lastLabel
             let candidate = ctx.packet.withUnsafeReadableBytes { p -> Bool in
-                let len = Int(p[s.lastLabel])
-                return len == 9 || len == 7 || len == 4
+                if Self.label(p, at: last, is: "localhost") || Self.label(p, at: last, is: "invalid") { return true }
+                guard Self.label(p, at: last, is: "arpa") else { return false }
+                // resolver.arpa: the label before `arpa` (in-addr.arpa and ip6.arpa go on).
+                var i = 12
+                var previous = -1
+                while i < last {
+                    previous = i
+                    i += 1 + Int(p[i])
+                }
+                return previous >= 0 && Self.label(p, at: previous, is: "resolver")
             }
             if !candidate { return .next }
         }
