@@ -187,6 +187,23 @@ def tcp(q: dns.message.Message, port: int, host: str = LOOPBACK, timeout: float 
     return dns.query.tcp(q, host, port=port, timeout=timeout)
 
 
+def recv_exact(sock, n: int) -> bytes:
+    """Exactly `n` bytes from a stream socket (plain or TLS); ConnectionError if it closes first."""
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError(f"connection closed after {len(buf)} of {n} bytes")
+        buf += chunk
+    return buf
+
+
+def recv_framed(sock) -> bytes:
+    """One DNS message from a TCP/DoT stream: the 2-byte length (RFC 1035 §4.2.2), then that many bytes."""
+    (n,) = struct.unpack("!H", recv_exact(sock, 2))
+    return recv_exact(sock, n)
+
+
 def udp_raw(wire: bytes, port: int, host: str = LOOPBACK, timeout: float = 3.0) -> bytes | None:
     """Send raw bytes, return the first datagram back or None on timeout."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

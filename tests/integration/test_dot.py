@@ -93,17 +93,7 @@ def send(s, q: dns.message.Message) -> None:
 
 
 def recv(s) -> dns.message.Message:
-    def exact(n: int) -> bytes:
-        b = b""
-        while len(b) < n:
-            chunk = s.recv(n - len(b))
-            if not chunk:
-                raise ConnectionError("closed")
-            b += chunk
-        return b
-
-    (n,) = struct.unpack("!H", exact(2))
-    return dns.message.from_wire(exact(n))
+    return dns.message.from_wire(harness.recv_framed(s))
 
 
 @pytest.fixture
@@ -289,11 +279,8 @@ def test_encrypted_answers_are_padded(dot):
         for name, rdtype in ((f"www.{ZONE}", "A"), (f"big.{ZONE}", "TXT"), (f"nodata.{ZONE}", "AAAA"), ("localhost.", "A")):
             q = dns.message.make_query(name, rdtype, use_edns=0, pad=128)
             send(s, q)
-            w = s.recv(2)
-            (n,) = struct.unpack("!H", w)
-            data = b""
-            while len(data) < n:
-                data += s.recv(n - len(data))
+            data = harness.recv_framed(s)
+            n = len(data)
             assert n % 468 == 0, (name, n)
             r = dns.message.from_wire(data)
             assert any(o.otype == dns.edns.OptionType.PADDING for o in r.options), name

@@ -159,16 +159,6 @@ def test_kdig_retries_over_tcp(bulwark, kdig_path):
         assert s in out.stdout
 
 
-def _read_exact(sock: socket.socket, n: int) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError(f"connection closed after {len(buf)} of {n} bytes")
-        buf += chunk
-    return buf
-
-
 def _pipeline(port: int, names: list[str], rdtype: str = "A", host: str = harness.LOOPBACK) -> dict[int, dns.message.Message]:
     queries = {}
     wire = b""
@@ -184,8 +174,7 @@ def _pipeline(port: int, names: list[str], rdtype: str = "A", host: str = harnes
         s.sendall(wire)  # every query before reading any answer
         deadline = time.monotonic() + 15
         while len(answers) < len(queries) and time.monotonic() < deadline:
-            (length,) = struct.unpack("!H", _read_exact(s, 2))
-            msg = dns.message.from_wire(_read_exact(s, length))
+            msg = dns.message.from_wire(harness.recv_framed(s))
             assert msg.id in queries, f"answer with unknown id {msg.id}"
             assert msg.id not in answers, f"two answers for id {msg.id}"
             assert queries[msg.id].is_response(msg)
@@ -194,8 +183,7 @@ def _pipeline(port: int, names: list[str], rdtype: str = "A", host: str = harnes
         q = make_query(names[0], rdtype)
         w = q.to_wire()
         s.sendall(struct.pack("!H", len(w)) + w)
-        (length,) = struct.unpack("!H", _read_exact(s, 2))
-        assert dns.message.from_wire(_read_exact(s, length)).id == q.id
+        assert dns.message.from_wire(harness.recv_framed(s)).id == q.id
     assert len(answers) == len(queries)
     return answers
 

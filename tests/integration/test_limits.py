@@ -17,16 +17,6 @@ import harness
 from harness import LOOPBACK, ZONE, metric_sum, parse_prometheus
 
 
-def recv_exact(c: socket.socket, n: int) -> bytes:
-    b = b""
-    while len(b) < n:
-        chunk = c.recv(n - len(b))
-        if not chunk:
-            raise ConnectionError("closed")
-        b += chunk
-    return b
-
-
 def limited(bulwark_factory, knot, extra: str):
     return bulwark_factory([f"{LOOPBACK}:{knot.port}"], config="limits:\n  exempt: []\n" + extra)
 
@@ -76,8 +66,7 @@ def test_tcp_over_the_limit_is_refused_with_ede_18(bulwark_factory, knot):
             q = dns.message.make_query(f"www.{ZONE}", "A", use_edns=0)
             w = q.to_wire()
             c.sendall(struct.pack("!H", len(w)) + w)
-            (n,) = struct.unpack("!H", recv_exact(c, 2))
-            r = dns.message.from_wire(recv_exact(c, n))
+            r = dns.message.from_wire(harness.recv_framed(c))
             rcodes.append(r.rcode())
             if r.rcode() == dns.rcode.REFUSED:
                 assert [(o.code, o.text) for o in r.options if o.otype == 15] == [(18, "rate limit")]
@@ -95,8 +84,7 @@ def test_connections_per_client(bulwark_factory, knot):
     def answers(c: socket.socket) -> bool:
         w = dns.message.make_query(f"www.{ZONE}", "A").to_wire()
         c.sendall(struct.pack("!H", len(w)) + w)
-        (n,) = struct.unpack("!H", recv_exact(c, 2))
-        return dns.message.from_wire(recv_exact(c, n)).rcode() == dns.rcode.NOERROR
+        return dns.message.from_wire(harness.recv_framed(c)).rcode() == dns.rcode.NOERROR
 
     try:
         # Each answers, so each is counted before the fourth comes.

@@ -256,10 +256,7 @@ def test_refusals_and_hostile_requests(bulwark_factory, knot, tmp_path):
     wire = q.to_wire()
     with socket.create_connection((LOOPBACK, rpz_port), timeout=5) as s:
         s.sendall(struct.pack("!H", len(wire)) + wire)
-        n = struct.unpack("!H", s.recv(2))[0]
-        reply = b""
-        while len(reply) < n:
-            reply += s.recv(n - len(reply))
+        reply = harness.recv_framed(s)
     assert reply[3] & 0x0F == 9  # NOTAUTH
     tsig_error = struct.unpack("!H", reply[-4:-2])[0] if reply[-2:] == b"\x00\x00" else None
     assert tsig_error == 16  # BADSIG
