@@ -18,8 +18,11 @@ public enum DoHCoding {
         while utf8.last == UInt8(ascii: "=") { utf8 = utf8.dropLast() }
         guard utf8.count <= maxParameter else { return nil }
         return Presentation.unpackBits(utf8, width: 6) { c in
-            let v = sextet[Int(c)]
-            return v == 0xFF ? nil : v
+            switch c {
+            case UInt8(ascii: "-"): 62
+            case UInt8(ascii: "_"): 63
+            default: ZoneText.base64Value(c).map { UInt8($0) }  // plain base64's + and / too
+            }
         }
     }
 
@@ -84,14 +87,6 @@ public enum DoHCoding {
         wire.withUnsafeBytes { freshness($0) }
     }
 
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-
-    /// Sextet of each byte, 0xFF where it is not a base64url (or base64) character.
-    private static let sextet: [UInt8] = {
-        var t = [UInt8](repeating: 0xFF, count: 256)
-        for (i, c) in alphabet.enumerated() { t[Int(c)] = UInt8(i) }
-        t[Int(UInt8(ascii: "+"))] = 62
-        t[Int(UInt8(ascii: "/"))] = 63
-        return t
-    }()
+    /// base64's alphabet with `-` and `_` for `+` and `/` (RFC 4648 §5).
+    private static let alphabet: [UInt8] = Array(Presentation.b64.dropLast(2)) + Array("-_".utf8)
 }
