@@ -1,17 +1,24 @@
 /// Millions of names in a few flat arrays: every name once, as lowercased wire bytes in one arena,
 /// plus an open-addressing table of 32-bit slots (8 bits of hash fingerprint, 24 bits of entry
 /// number). An entry is a name with a rule class (list, match, action) and a rule id; one name in
-/// several lists is several entries sharing the arena bytes. About 35 bytes per name of typical
-/// length, no per-name heap object.
+/// several lists is several entries, the later ones a 5-byte alias of the first one's bytes.
+/// About 24 bytes per name of typical length (the name's wire bytes, 5.7 bytes of slots, 2 of
+/// rule id, a quarter of one for its arena position), no per-name heap object.
 ///
 /// The hash of a name is built label by label from the root, so a query's name and all its
 /// parents are hashed in one right-to-left pass.
 public struct NameIndex: Sendable {
-    /// The lowercased wire bytes of every distinct name, back to back (wire names end
-    /// themselves: the root label).
+    /// One record per entry, back to back in entry order: the name's lowercased wire bytes
+    /// (wire names end themselves: the root label), or, when an earlier entry holds the same
+    /// name, an alias: `aliasMark` (no label is that long) and the little-endian 32-bit arena
+    /// offset of that earlier entry's name.
     public internal(set) var arena: [UInt8] = []
-    public internal(set) var nameOffset: [UInt32] = []
-    public internal(set) var classID: [UInt16] = []
+    /// The arena offset of the record of every `recordStride`-th entry. An entry's record is
+    /// found by skipping the records before it from there (at most 15, within a few cache lines,
+    /// and only once a slot's fingerprint matched): 4 bytes per 16 names instead of 4 per name.
+    public internal(set) var recordStart: [UInt32] = []
+    public internal(set) var count = 0
+    public internal(set) var classID = ClassColumn()
     public internal(set) var ruleID = RuleIDColumn()
     /// 0 = empty; else fingerprint << 24 | (entry + 1).
     public internal(set) var slots: [UInt32]
@@ -33,8 +40,9 @@ public struct NameIndex: Sendable {
     }
 
     public static let maxEntries = (1 << 24) - 2
-
-    public var count: Int { nameOffset.count }
+    static let recordShift = 4
+    public static let recordStride = 1 << recordShift
+    static let aliasMark: UInt8 = 0xFF
 
     /// Slots for `n` entries: at most 70 % full. Not a power of two (a slot's home is found by
     /// multiplying, not masking), so the table is no bigger than it needs to be: linear probing
@@ -54,22 +62,92 @@ public struct NameIndex: Sendable {
         var g = SystemRandomNumberGenerator()
         self.seed = seed ?? g.next()
         slots = [UInt32](repeating: 0, count: Self.capacity(for: expected))
-        nameOffset.reserveCapacity(expected)
-        classID.reserveCapacity(expected)
+        recordStart.reserveCapacity(expected / Self.recordStride + 1)
         ruleID.reserveCapacity(expected)
         arena.reserveCapacity(arenaBytes)
     }
 
-    /// Restores an index from its arrays (a persisted snapshot).
-    init(arena: [UInt8], nameOffset: [UInt32], classID: [UInt16], ruleID: RuleIDColumn, slots: [UInt32], seed: UInt64) {
+    /// Restores an index from its arrays (a persisted snapshot), nil when they do not fit
+    /// together: every record must lie inside the arena, and every alias point at an earlier name.
+    init?(arena: [UInt8], recordStart: [UInt32], count: Int, classID: ClassColumn, ruleID: RuleIDColumn, slots: [UInt32], seed: UInt64) {
+        guard Self.validRecords(arena, recordStart, count) else { return nil }
         self.arena = arena
-        self.nameOffset = nameOffset
+        self.recordStart = recordStart
+        self.count = count
         self.classID = classID
         self.ruleID = ruleID
         self.slots = slots
         self.seed = seed
-        arena.withUnsafeBytes { a in
-            for o in nameOffset { labelCounts |= 1 << UInt64(min(Self.labelCount(a, Int(o)), 63)) }
+        var counts: UInt64 = 0
+        forEachName { _, name in counts |= 1 << UInt64(min(Self.labelCount(name, 0), 63)) }
+        labelCounts = counts
+    }
+
+    /// True when `count` records fill `arena` exactly, every one a well-formed wire name or an
+    /// alias of an earlier one, and `recordStart` marks every 16th.
+    static func validRecords(_ arena: [UInt8], _ recordStart: [UInt32], _ count: Int) -> Bool {
+        guard count >= 0, recordStart.count == (count + recordStride - 1) >> recordShift else { return false }
+        return arena.withUnsafeBufferPointer { a in
+            var o = 0
+            for e in 0..<count {
+                if e & (recordStride - 1) == 0 && Int(recordStart[e >> recordShift]) != o { return false }
+                guard o < a.count else { return false }
+                if a[o] == aliasMark {
+                    guard o + 5 <= a.count else { return false }
+                    let t = aliasTarget(a, o)
+                    guard t < o, a[t] != aliasMark, let n = wireLength(a, t), t + n <= o else { return false }
+                    o += 5
+                } else {
+                    guard let n = wireLength(a, o) else { return false }
+                    o += n
+                }
+            }
+            return o == a.count
+        }
+    }
+
+    // MARK: records
+
+    /// Where the record at `o` ends.
+    @inline(__always) static func recordEnd(_ arena: UnsafeBufferPointer<UInt8>, _ o: Int) -> Int {
+        if arena[o] == aliasMark { return o + 5 }
+        var i = o
+        while arena[i] != 0 { i += 1 + Int(arena[i]) }
+        return i + 1
+    }
+
+    @inline(__always) static func aliasTarget(_ arena: UnsafeBufferPointer<UInt8>, _ o: Int) -> Int {
+        Int(arena[o + 1]) | Int(arena[o + 2]) << 8 | Int(arena[o + 3]) << 16 | Int(arena[o + 4]) << 24
+    }
+
+    /// The arena offset of entry `e`'s name (through its alias).
+    @inline(__always) static func nameOffset(_ arena: UnsafeBufferPointer<UInt8>, _ starts: UnsafeBufferPointer<UInt32>, _ e: Int) -> Int {
+        var o = Int(starts[e >> recordShift])
+        var k = e & (recordStride - 1)
+        while k > 0 {
+            o = recordEnd(arena, o)
+            k -= 1
+        }
+        return arena[o] == aliasMark ? aliasTarget(arena, o) : o
+    }
+
+    /// The arena offset of entry `e`'s name.
+    public func nameOffset(of e: Int) -> Int {
+        precondition(e >= 0 && e < count, "entry out of range")
+        return arena.withUnsafeBufferPointer { a in recordStart.withUnsafeBufferPointer { Self.nameOffset(a, $0, e) } }
+    }
+
+    /// Calls `body(entry, name)` for every entry in order, the name in wire form (one pass over
+    /// the arena).
+    public func forEachName(_ body: (Int, UnsafeRawBufferPointer) -> Void) {
+        arena.withUnsafeBufferPointer { a in
+            let raw = UnsafeRawBufferPointer(a)
+            var o = 0
+            for e in 0..<count {
+                let n = a[o] == Self.aliasMark ? Self.aliasTarget(a, o) : o
+                body(e, UnsafeRawBufferPointer(rebasing: raw[n..<(n + Self.wireLength(a, n)!)]))
+                o = Self.recordEnd(a, o)
+            }
         }
     }
 
@@ -185,7 +263,7 @@ public struct NameIndex: Sendable {
         let fp = Self.fingerprint(h)
         slots.withUnsafeBufferPointer { slots in
             arena.withUnsafeBufferPointer { arena in
-                nameOffset.withUnsafeBufferPointer { offsets in
+                recordStart.withUnsafeBufferPointer { starts in
                     let n = slots.count
                     var i = Self.home(h, n)
                     while true {
@@ -193,7 +271,7 @@ public struct NameIndex: Sendable {
                         if s == 0 { return }
                         if s >> 24 == fp {
                             let e = Int(s & 0xFF_FFFF) - 1
-                            if Self.equal(arena, Int(offsets[e]), p, start, end) {
+                            if Self.equal(arena, Self.nameOffset(arena, starts, e), p, start, end) {
                                 if !body(e) { return }
                             }
                         }
@@ -207,7 +285,7 @@ public struct NameIndex: Sendable {
 
     /// The name of entry `e` in wire form.
     public func wire(of e: Int) -> [UInt8] {
-        let o = Int(nameOffset[e])
+        let o = nameOffset(of: e)
         let n = arena.withUnsafeBufferPointer { Self.wireLength($0, o) } ?? 0
         return Array(arena[o..<(o + n)])
     }
@@ -220,10 +298,12 @@ public struct NameIndex: Sendable {
     /// class twice is a duplicate (the first rule id is kept).
     @discardableResult
     public mutating func insert(_ wire: UnsafeRawBufferPointer, classID c: UInt16, ruleID r: UInt32) -> InsertResult {
-        guard count < Self.maxEntries, let raw = Self.hash(wire, start: 0, seed: seed) else { return .full }
+        guard count < Self.maxEntries, arena.count + max(wire.count, 5) <= Int(UInt32.max),
+            let raw = Self.hash(wire, start: 0, seed: seed)
+        else { return .full }
         if (count + 1) * 10 > slots.count * 7 { grow() }
         let fp = Self.fingerprint(raw)
-        var existingOffset: UInt32? = nil
+        var existingOffset: Int? = nil
         let n = slots.count
         var i = Self.home(raw, n)
         let end = wire.count
@@ -231,26 +311,26 @@ public struct NameIndex: Sendable {
             let s = slots[i]
             if s >> 24 == fp {
                 let e = Int(s & 0xFF_FFFF) - 1
-                let same = arena.withUnsafeBufferPointer { Self.equal($0, Int(nameOffset[e]), wire, 0, end) }
-                if same {
+                let o = nameOffset(of: e)
+                if arena.withUnsafeBufferPointer({ Self.equal($0, o, wire, 0, end) }) {
                     if classID[e] == c { return .duplicate }
-                    existingOffset = nameOffset[e]
+                    existingOffset = o
                 }
             }
             i += 1
             if i == n { i = 0 }
         }
-        let offset: UInt32
+        if count & (Self.recordStride - 1) == 0 { recordStart.append(UInt32(arena.count)) }
         if let existingOffset {
-            offset = existingOffset
+            arena.append(Self.aliasMark)
+            withUnsafeBytes(of: UInt32(existingOffset).littleEndian) { arena.append(contentsOf: $0) }
         } else {
-            offset = UInt32(arena.count)
             arena.append(contentsOf: wire)
         }
         labelCounts |= 1 << UInt64(min(Self.labelCount(wire, 0), 63))
-        nameOffset.append(offset)
         classID.append(c)
         ruleID.append(r)
+        count += 1
         slots[i] = fp << 24 | UInt32(count)
         return .added
     }
@@ -258,38 +338,35 @@ public struct NameIndex: Sendable {
     mutating func grow() {
         var bigger = [UInt32](repeating: 0, count: Self.capacity(for: max(count * 2, 16)))
         let n = bigger.count
-        arena.withUnsafeBufferPointer { arenaBuffer in
-            let a = UnsafeRawBufferPointer(arenaBuffer)
-            for e in 0..<count {
-                let o = Int(nameOffset[e])
-                let name = UnsafeRawBufferPointer(rebasing: a[o..<(o + Self.wireLength(arenaBuffer, o)!)])
-                let h = Self.hash(name, start: 0, seed: seed)!
-                var i = Self.home(h, n)
-                while bigger[i] != 0 {
-                    i += 1
-                    if i == n { i = 0 }
-                }
-                bigger[i] = Self.fingerprint(h) << 24 | UInt32(e + 1)
+        forEachName { e, name in
+            let h = Self.hash(name, start: 0, seed: seed)!
+            var i = Self.home(h, n)
+            while bigger[i] != 0 {
+                i += 1
+                if i == n { i = 0 }
             }
+            bigger[i] = Self.fingerprint(h) << 24 | UInt32(e + 1)
         }
         slots = bigger
     }
 
-    /// Removes every entry from `count` on (and their names' bytes from `arenaCount` on).
+    /// Removes every entry from `count` on (and their records from `arenaCount` on, where the
+    /// arena ended when the index had `count` entries).
     /// Linear probing keeps this exact: an older entry's probe path only crosses slots filled
     /// before it, so clearing the slots of newer entries never cuts one.
     mutating func truncate(to count: Int, arenaCount: Int) {
         guard count < self.count else { return }
         for i in slots.indices where slots[i] != 0 && Int(slots[i] & 0xFF_FFFF) - 1 >= count { slots[i] = 0 }
-        nameOffset.removeSubrange(count...)
-        classID.removeSubrange(count...)
+        recordStart.removeSubrange(((count + Self.recordStride - 1) >> Self.recordShift)...)
+        classID.truncate(to: count)
         ruleID.truncate(to: count)
+        self.count = count
         if arenaCount < arena.count { arena.removeSubrange(arenaCount...) }
     }
 
     /// Approximate heap bytes held.
     public var memoryBytes: Int {
-        arena.capacity + nameOffset.capacity * 4 + classID.capacity * 2 + ruleID.memoryBytes + slots.capacity * 4
+        arena.capacity + recordStart.capacity * 4 + classID.memoryBytes + ruleID.memoryBytes + slots.capacity * 4
     }
 }
 
@@ -349,5 +426,93 @@ public struct RuleIDColumn: Sendable, Equatable {
     func isValid(count: Int) -> Bool {
         low.count == count && breakEntry.count == breakHigh.count
             && zip(breakEntry, breakEntry.dropFirst()).allSatisfy { $0 < $1 } && breakEntry.allSatisfy { Int($0) < max(count, 1) }
+    }
+}
+
+/// Class ids, as runs: entries are added list by list and most of a list's rules share one class,
+/// so a million entries usually take a handful of runs instead of 2 MB. A column whose class
+/// changes more often than every third entry (an RPZ zone alternating `name` and `*.name`
+/// rules) switches to one value per entry, so it never costs much more than 2 bytes per entry.
+public struct ClassColumn: Sendable, Equatable {
+    /// The first entry of each run and the run's class (runs mode).
+    public internal(set) var runStart: [UInt32] = []
+    public internal(set) var runValue: [UInt16] = []
+    /// One class per entry (per-entry mode; empty in runs mode).
+    public internal(set) var values: [UInt16] = []
+    public internal(set) var perEntry = false
+    public internal(set) var count = 0
+
+    /// Runs a column keeps before it considers switching to one value per entry.
+    static let minRunsBeforeSwitch = 64
+
+    public init() {}
+
+    init(runStart: [UInt32], runValue: [UInt16], values: [UInt16], perEntry: Bool, count: Int) {
+        self.runStart = runStart
+        self.runValue = runValue
+        self.values = values
+        self.perEntry = perEntry
+        self.count = count
+    }
+
+    var memoryBytes: Int { runStart.capacity * 4 + runValue.capacity * 2 + values.capacity * 2 }
+
+    mutating func append(_ c: UInt16) {
+        defer { count += 1 }
+        if perEntry {
+            values.append(c)
+            return
+        }
+        if runValue.last == c { return }
+        if runStart.count >= Self.minRunsBeforeSwitch && runStart.count * 3 >= count {
+            // Runs (6 bytes each) would now cost more than 2 bytes per entry.
+            values.reserveCapacity(count * 2)
+            for k in runStart.indices {
+                let end = k + 1 < runStart.count ? Int(runStart[k + 1]) : count
+                values.append(contentsOf: repeatElement(runValue[k], count: end - Int(runStart[k])))
+            }
+            values.append(c)
+            runStart = []
+            runValue = []
+            perEntry = true
+            return
+        }
+        runStart.append(UInt32(count))
+        runValue.append(c)
+    }
+
+    @inline(__always) public subscript(e: Int) -> UInt16 {
+        if perEntry { return values[e] }
+        precondition(e >= 0 && e < count, "entry out of range")
+        // The last run starting at or before e (runStart[0] is 0).
+        var lo = 0
+        var hi = runStart.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if Int(runStart[mid]) <= e { lo = mid + 1 } else { hi = mid }
+        }
+        return runValue[lo - 1]
+    }
+
+    mutating func truncate(to n: Int) {
+        guard n < count else { return }
+        if perEntry {
+            values.removeSubrange(n...)
+        } else {
+            while let last = runStart.last, Int(last) >= n {
+                runStart.removeLast()
+                runValue.removeLast()
+            }
+        }
+        count = n
+    }
+
+    /// Consistent with `count` entries and `classes` classes (a snapshot read from disk).
+    func isValid(count: Int, classes: Int) -> Bool {
+        guard self.count == count else { return false }
+        if perEntry { return runStart.isEmpty && runValue.isEmpty && values.count == count && values.allSatisfy { Int($0) < classes } }
+        return values.isEmpty && runStart.count == runValue.count && (count == 0 ? runStart.isEmpty : runStart.first == 0)
+            && zip(runStart, runStart.dropFirst()).allSatisfy { $0 < $1 } && runStart.allSatisfy { Int($0) < max(count, 1) }
+            && runValue.allSatisfy { Int($0) < classes }
     }
 }

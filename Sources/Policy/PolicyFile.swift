@@ -6,7 +6,9 @@ import Foundation
 /// data, array lengths), then the index arrays as raw little-endian bytes. Written to a
 /// temporary file and renamed, so a crash never leaves half a snapshot.
 public enum PolicyFile {
-    static let magic = Array("BULWARK-POLICY-2\n".utf8)
+    static let magic = Array("BULWARK-POLICY-3\n".utf8)
+    /// What every version's magic starts with (an older file is refused by name, then rebuilt).
+    static let magicPrefix = Array("BULWARK-POLICY-".utf8)
 
     struct Header: Codable {
         var lists: [ListInfo]
@@ -22,6 +24,10 @@ public enum PolicyFile {
         var delta: [DeltaName]
         var ruleBreakEntry: [UInt32]
         var ruleBreakHigh: [UInt16]
+        var classRunStart: [UInt32]
+        var classRunValue: [UInt16]
+        /// The classes are stored one per entry after the record starts (else as runs above).
+        var classPerEntry: Bool
     }
 
     struct PrefixRecord: Codable {
@@ -54,7 +60,8 @@ public enum PolicyFile {
             prefixes: s.prefixes.entries.map { PrefixRecord(prefix: $0.prefix.description, classID: $0.classID, ruleID: $0.ruleID) },
             localData: s.localData.mapValues(records), prefixLocalData: s.prefixLocalData.mapValues(records),
             delta: engine.delta.nameRules.map { DeltaName(wire: $0.wire, list: $0.list, match: $0.match, kind: $0.kind, ruleID: $0.ruleID) },
-            ruleBreakEntry: s.names.ruleID.breakEntry, ruleBreakHigh: s.names.ruleID.breakHigh)
+            ruleBreakEntry: s.names.ruleID.breakEntry, ruleBreakHigh: s.names.ruleID.breakHigh,
+            classRunStart: s.names.classID.runStart, classRunValue: s.names.classID.runValue, classPerEntry: s.names.classID.perEntry)
         let json = try JSONEncoder().encode(header)
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
@@ -75,8 +82,8 @@ public enum PolicyFile {
             try withUnsafeBytes(of: UInt64(json.count).littleEndian, put)
             try h.write(contentsOf: json)
             try s.names.arena.withUnsafeBytes(put)
-            try s.names.nameOffset.withUnsafeBytes(put)
-            try s.names.classID.withUnsafeBytes(put)
+            try s.names.recordStart.withUnsafeBytes(put)
+            try s.names.classID.values.withUnsafeBytes(put)
             try s.names.ruleID.low.withUnsafeBytes(put)
             try s.names.slots.withUnsafeBytes(put)
             try h.synchronize()
@@ -118,6 +125,9 @@ public enum PolicyFile {
         let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         return try data.withUnsafeBytes { (p: UnsafeRawBufferPointer) throws -> PolicyEngine in
             guard p.count > magic.count + 8, p.prefix(magic.count).elementsEqual(magic) else {
+                if p.prefix(magicPrefix.count).elementsEqual(magicPrefix) {
+                    throw FormatError(description: "\(path): a policy snapshot in another version's format")
+                }
                 throw FormatError(description: "\(path): not a Bulwark policy snapshot")
             }
             var at = magic.count
@@ -137,19 +147,22 @@ public enum PolicyFile {
                 return out.map { T(littleEndian: $0) }
             }
             let arena = try take(header.arena, UInt8.self)
-            let offsets = try take(header.entries, UInt32.self)
-            let classIDs = try take(header.entries, UInt16.self)
+            let starts = try take((header.entries + NameIndex.recordStride - 1) / NameIndex.recordStride, UInt32.self)
+            let classIDs = ClassColumn(
+                runStart: header.classRunStart, runValue: header.classRunValue,
+                values: try take(header.classPerEntry ? header.entries : 0, UInt16.self), perEntry: header.classPerEntry, count: header.entries)
             let ruleIDs = RuleIDColumn(low: try take(header.entries, UInt16.self), breakEntry: header.ruleBreakEntry, breakHigh: header.ruleBreakHigh)
             let slots = try take(header.slots, UInt32.self)
             guard at == p.count, header.slots * 7 >= header.entries * 10, header.slots > header.entries,
-                offsets.allSatisfy({ Int($0) < arena.count }), classIDs.allSatisfy({ Int($0) < header.classes.count }),
+                classIDs.isValid(count: header.entries, classes: header.classes.count),
                 header.classes.allSatisfy({ Int($0.list) < header.lists.count && Int($0.owner) <= (header.owners?.count ?? 0) }), ruleIDs.isValid(count: header.entries),
                 slots.allSatisfy({ $0 & 0xFF_FFFF <= UInt32(header.entries) })
             else { throw FormatError(description: "\(path): inconsistent snapshot") }
-            let wellFormed = arena.withUnsafeBufferPointer { a in offsets.allSatisfy { NameIndex.wireLength(a, Int($0)) != nil } }
-            guard wellFormed else { throw FormatError(description: "\(path): inconsistent snapshot") }
-            var s = PolicySnapshot(
-                names: NameIndex(arena: arena, nameOffset: offsets, classID: classIDs, ruleID: ruleIDs, slots: slots, seed: header.seed))
+            guard
+                let names = NameIndex(
+                    arena: arena, recordStart: starts, count: header.entries, classID: classIDs, ruleID: ruleIDs, slots: slots, seed: header.seed)
+            else { throw FormatError(description: "\(path): inconsistent snapshot") }
+            var s = PolicySnapshot(names: names)
             s.lists = header.lists
             s.classes = header.classes
             s.owners = header.owners ?? []

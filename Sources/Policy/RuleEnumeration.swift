@@ -25,7 +25,7 @@ extension PolicyEngine {
                         cursor.entry += 1
                         budget -= 1
                         if layer == .names && removed.contains(e) { continue }
-                        let o = Int(index.nameOffset[e])
+                        let o = index.nameOffset(of: e)
                         guard let n = NameIndex.wireLength(bytes, o) else { continue }
                         body(
                             UnsafeRawBufferPointer(rebasing: arena[o..<(o + n)]),

@@ -229,7 +229,9 @@ extension PolicyEngine {
         let s = b.builder.finish()
         #expect(s.nameCount == 2)
         #expect(b.builder.duplicates == 1)
-        #expect(s.names.arena.count == 10)  // \003dup\004test\000, once
+        #expect(s.names.arena.count == 10 + 5)  // \003dup\004test\000 once, then a 5-byte alias of it
+        #expect(s.names.wire(of: 1) == s.names.wire(of: 0))
+        #expect(s.names.nameOffset(of: 1) == 0)
     }
 
     @Test func ruleIDsKeepTheirHighHalf() {
