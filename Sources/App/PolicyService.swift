@@ -147,7 +147,9 @@ public actor PolicyService: Service {
     }
 
     public func run() async throws {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        // An HTTP client only when some list is fetched: a resolver with local lists never
+        // starts one (nor pages its code in).
+        let client = settings.sources.contains(where: \.location.isURL) ? HTTPClient(eventLoopGroupProvider: .singleton) : nil
         let hangup = await UnixSignalsSequence(trapping: .sighup)
         let service = self
         await withTaskGroup(of: Void.self) { group in
@@ -161,7 +163,7 @@ public actor PolicyService: Service {
             group.cancelAll()
         }
         if persistPending { await persist() }
-        try? await client.shutdown()
+        try? await client?.shutdown()
     }
 
     func requestReload() {
@@ -169,10 +171,10 @@ public actor PolicyService: Service {
         reloadRequested = true
     }
 
-    func loop(client: HTTPClient) async {
+    func loop(client: HTTPClient?) async {
         if initialIsCurrent {
             for spec in settings.sources { if case .file(let p) = spec.location { stamps[spec.name] = stamp(p) } }
-            let urls = Set(settings.sources.filter { if case .url = $0.location { true } else { false } }.map(\.name))
+            let urls = Set(settings.sources.filter(\.location.isURL).map(\.name))
             if !urls.isEmpty { await rebuild(client: client, due: urls, reason: "startup fetch", onlyIfChanged: true) }
             persistPending = !FileManager.default.fileExists(atPath: loader.snapshotPath)
         } else {

@@ -19,6 +19,11 @@ public enum SourceLocation: Sendable, Equatable, CustomStringConvertible {
         case .entries: "tenants"
         }
     }
+
+    /// Fetched over HTTP(S).
+    public var isURL: Bool {
+        if case .url = self { true } else { false }
+    }
 }
 
 /// A tenant's own entries: names (a subtree each; `*.name` for below only).

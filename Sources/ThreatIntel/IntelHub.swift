@@ -57,16 +57,19 @@ public actor IntelHub: Service {
     public func run() async throws {
         try await prepare()
         await sink?.rebuildAll()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        // An HTTP client only when there is a source to pull from and report sightings to.
+        let client = settings.sources.isEmpty ? nil : HTTPClient(eventLoopGroupProvider: .singleton)
         await withTaskGroup(of: Void.self) { group in
-            for spec in settings.sources {
-                group.addTask { await cancelWhenGracefulShutdown { await self.sourceLoop(spec, client: client) } }
+            if let client {
+                for spec in settings.sources {
+                    group.addTask { await cancelWhenGracefulShutdown { await self.sourceLoop(spec, client: client) } }
+                }
             }
             group.addTask { await cancelWhenGracefulShutdown { await self.expiryLoop() } }
             group.addTask { await cancelWhenGracefulShutdown { await self.sightingLoop(client: client) } }
             await group.waitForAll()
         }
-        try? await client.shutdown()
+        try? await client?.shutdown()
     }
 
     /// Creates the configured sources and keys in the store.

@@ -40,9 +40,10 @@ extension IntelHub {
 
     /// Posts every queued sighting (resolver hits, type 0; false-positive reports, type 1) to the
     /// MISP source its indicator came from; sightings of indicators from other sources are
-    /// marked done without sending. A failed post stays queued for the next round.
+    /// marked done without sending (all of them without a client: no source to send to). A
+    /// failed post stays queued for the next round.
     @discardableResult
-    public func reportSightings(client: HTTPClient) async -> Int {
+    public func reportSightings(client: HTTPClient?) async -> Int {
         var sent = 0
         let mispSources = Dictionary(uniqueKeysWithValues: settings.sources.filter { $0.kind == .misp }.map { ($0.name, $0) })
         do {
@@ -51,7 +52,7 @@ extension IntelHub {
                 let queued = try await store.sightings.unreported(type: type, limit: 1000)
                 var done: [Int64] = []
                 for s in queued {
-                    guard let iid = s.indicatorID, let r = try await store.indicators.get(id: iid), let name = names[r.sourceID],
+                    guard let client, let iid = s.indicatorID, let r = try await store.indicators.get(id: iid), let name = names[r.sourceID],
                         let spec = mispSources[name], let url = spec.url
                     else {
                         if let id = s.id { done.append(id) }
@@ -84,7 +85,7 @@ extension IntelHub {
         return sent
     }
 
-    func sightingLoop(client: HTTPClient) async {
+    func sightingLoop(client: HTTPClient?) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(min(settings.sightingInterval, 60)))
             await reportSightings(client: client)
