@@ -202,19 +202,22 @@ public final class ResponseCache {
     /// The hot path: looks up the question of a scanned query in `packet` without allocating.
     public func lookup(_ scan: QueryScan, packet: UnsafeRawBufferPointer) -> Lookup {
         guard let i = index[scan.keyHash] else { return .miss }
-        let k = slots[i].key
-        guard k.type == scan.qtype, k.rrClass == scan.qclass, k.dnssecOK == scan.dnssecOK, k.subnet == 0,
-            k.name.count == scan.nameEnd - 12
-        else { return .miss }
-        let same = k.name.withUnsafeBufferPointer { stored -> Bool in
-            var j = 0
-            while j < stored.count {
-                var b = packet[12 + j]
-                if b >= 0x41 && b <= 0x5A { b |= 0x20 }
-                if b != stored[j] { return false }
-                j += 1
+        // The key is compared where it lies: a copy would retain and release its name.
+        let same = slots.withUnsafeBufferPointer { s -> Bool in
+            let k = UnsafePointer(s.baseAddress! + i)
+            guard k.pointee.key.type == scan.qtype, k.pointee.key.rrClass == scan.qclass, k.pointee.key.dnssecOK == scan.dnssecOK,
+                k.pointee.key.subnet == 0, k.pointee.key.name.count == scan.nameEnd - 12
+            else { return false }
+            return k.pointee.key.name.withUnsafeBufferPointer { stored -> Bool in
+                var j = 0
+                while j < stored.count {
+                    var b = packet[12 + j]
+                    if b >= 0x41 && b <= 0x5A { b |= 0x20 }
+                    if b != stored[j] { return false }
+                    j += 1
+                }
+                return true
             }
-            return true
         }
         guard same else { return .miss }
         return lookup(slot: i)
@@ -227,29 +230,34 @@ public final class ResponseCache {
 
     func lookup(slot i: Int) -> Lookup {
         let now = nowSeconds
-        let e = slots[i].entry
-        let elapsed = now &- e.storedAt
-        if elapsed >= UInt64(e.ttl) {
-            if now >= e.storedAt + UInt64(e.ttl) + UInt64(config.maxStale) || !config.serveStale {
+        // Fields are read in place, not through a copy of the entry (which would retain and
+        // release its two arrays once more per hit).
+        let storedAt = slots[i].entry.storedAt
+        let ttl = slots[i].entry.ttl
+        let elapsed = now &- storedAt
+        if elapsed >= UInt64(ttl) {
+            if now >= storedAt + UInt64(ttl) + UInt64(config.maxStale) || !config.serveStale {
                 remove(i)
                 return .miss
             }
-            if now < e.staleHoldUntil {
-                return .staleHeld(staleAnswer(e))
+            if now < slots[i].entry.staleHoldUntil {
+                return .staleHeld(staleAnswer(slots[i].entry))
             }
             return .miss
         }
         touch(i)
         slots[i].entry.hits &+= 1
         var prefetch = false
-        if config.prefetch, !e.prefetching, e.hits + 1 >= config.prefetchMinHits, e.originalTTL >= 10 {
-            let left = Double(UInt64(e.ttl) - elapsed)
-            if left <= Double(e.originalTTL) * config.prefetchThreshold {
+        if config.prefetch, !slots[i].entry.prefetching, slots[i].entry.hits >= config.prefetchMinHits, slots[i].entry.originalTTL >= 10 {
+            let left = Double(UInt64(ttl) - elapsed)
+            if left <= Double(slots[i].entry.originalTTL) * config.prefetchThreshold {
                 prefetch = true
                 slots[i].entry.prefetching = true
             }
         }
-        return .hit(CachedAnswer(wire: e.wire, rcode: e.rcode, ttlOffsets: e.ttlOffsets, age: UInt32(elapsed)), prefetch: prefetch)
+        return .hit(
+            CachedAnswer(wire: slots[i].entry.wire, rcode: slots[i].entry.rcode, ttlOffsets: slots[i].entry.ttlOffsets, age: UInt32(elapsed)),
+            prefetch: prefetch)
     }
 
     /// An expired entry within the stale window, served with the stale TTL and EDE 3,
