@@ -297,10 +297,14 @@ public struct NameIndex: Sendable {
     /// Adds `wire` (lowercased, uncompressed) with `classID` and `ruleID`. The same name and
     /// class twice is a duplicate (the first rule id is kept).
     @discardableResult
-    public mutating func insert(_ wire: UnsafeRawBufferPointer, classID c: UInt16, ruleID r: UInt32) -> InsertResult {
-        guard count < Self.maxEntries, arena.count + max(wire.count, 5) <= Int(UInt32.max),
-            let raw = Self.hash(wire, start: 0, seed: seed)
+    public mutating func insert(_ given: UnsafeRawBufferPointer, classID c: UInt16, ruleID r: UInt32) -> InsertResult {
+        // Only the name's own bytes go into the arena (records are found by walking names there:
+        // a byte after the root label would throw every later record off).
+        guard count < Self.maxEntries, let raw = Self.hash(given, start: 0, seed: seed),
+            let length = given.withMemoryRebound(to: UInt8.self, { Self.wireLength($0, 0) }),
+            arena.count + max(length, 5) <= Int(UInt32.max)
         else { return .full }
+        let wire = UnsafeRawBufferPointer(rebasing: given[0..<length])
         if (count + 1) * 10 > slots.count * 7 { grow() }
         let fp = Self.fingerprint(raw)
         var existingOffset: Int? = nil

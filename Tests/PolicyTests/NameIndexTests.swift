@@ -63,6 +63,18 @@ import Testing
         #expect(seen == expected.count)
     }
 
+    @Test func onlyTheNamesBytesGoIntoTheArena() {
+        var index = NameIndex(seed: 5)
+        let padded = Self.wire("x.test") + [1, 2, 3]  // a buffer longer than the name in it
+        #expect(padded.withUnsafeBytes { index.insert($0, classID: 0, ruleID: 1) } == .added)
+        Self.insert(&index, "y.test", 0)
+        #expect(index.arena.count == 2 * 8)
+        #expect(index.wire(of: 1) == Self.wire("y.test"))
+        #expect(Self.entries(index, "x.test") == [0])
+        #expect([UInt8]([3, 97, 98]).withUnsafeBytes { index.insert($0, classID: 0, ruleID: 1) } == .full)  // no root label
+        #expect(index.count == 2)
+    }
+
     @Test func truncateRemovesLaterRecordsRunsAndSlots() {
         var index = NameIndex(seed: 3)
         for i in 0..<37 { Self.insert(&index, "a\(i).test", UInt16(i / 10)) }
