@@ -15,7 +15,7 @@ let swiftSettings: [SwiftSetting] = [
 ///   a position-independent binary take 30 KB instead of 2–3.5 MB, all of which was read at start;
 /// - `--no-export-dynamic`: nothing loads code into `bulwark` that needs its symbols, so its
 ///   dynamic symbol table shrinks from 1.3 MB to the few imports.
-/// Measured in bench/README.md ("Memory: how the binary is linked").
+/// Measured in bench/README.md ("Memory at 1M names").
 let leanLinking: [LinkerSetting] = [
     .unsafeFlags(
         [

@@ -137,8 +137,8 @@ public enum PolicyFile {
             let header = try JSONDecoder().decode(Header.self, from: Data(p[at..<(at + jsonLength)]))
             at += jsonLength
             func take<T: FixedWidthInteger>(_ count: Int, _: T.Type) throws -> [T] {
-                let bytes = count * MemoryLayout<T>.size
-                guard count >= 0, bytes <= p.count - at else { throw FormatError(description: "\(path): truncated") }
+                let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<T>.size)
+                guard count >= 0, !overflow, bytes <= p.count - at else { throw FormatError(description: "\(path): truncated") }
                 let out = [T](unsafeUninitializedCapacity: count) { b, n in
                     UnsafeMutableRawBufferPointer(b).copyMemory(from: UnsafeRawBufferPointer(rebasing: p[at..<(at + bytes)]))
                     n = count
@@ -146,6 +146,7 @@ public enum PolicyFile {
                 at += bytes
                 return out.map { T(littleEndian: $0) }
             }
+            guard (0...NameIndex.maxEntries).contains(header.entries) else { throw FormatError(description: "\(path): inconsistent snapshot") }
             let arena = try take(header.arena, UInt8.self)
             let starts = try take((header.entries + NameIndex.recordStride - 1) / NameIndex.recordStride, UInt32.self)
             let classIDs = ClassColumn(

@@ -169,8 +169,24 @@ import Testing
         r.forEachNameRule(from: &cursor, limit: .max) { _, _ in rules += 1 }
         #expect(rules == 750)
 
+        // Counts in the header that do not fit the file are an error, however large.
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+        let jsonStart = PolicyFile.magic.count + 8
+        let jsonLength = Int(good[PolicyFile.magic.count..<jsonStart].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
+        let json = String(decoding: good[jsonStart..<(jsonStart + jsonLength)], as: UTF8.self)
+        for (field, value) in [("entries", Int.max), ("entries", -1), ("arena", Int.max), ("slots", Int.max / 2), ("entries", 1 << 30)] {
+            let edited = json.replacingOccurrences(of: #""\#(field)":\d+"#, with: "\"\(field)\":\(value)", options: .regularExpression)
+            #expect(edited != json)
+            var file = Data(PolicyFile.magic)
+            withUnsafeBytes(of: UInt64(edited.utf8.count).littleEndian) { file.append(contentsOf: $0) }
+            file.append(contentsOf: Array(edited.utf8))
+            file.append(good[(jsonStart + jsonLength)...])
+            try file.write(to: URL(fileURLWithPath: path))
+            #expect(throws: (any Error).self, "\(field) \(value)") { try PolicyFile.read(from: path, profiles: Profile.builtIn, config: PolicyConfig()) }
+        }
+
         // A file in the previous format is refused by name (the sources are read instead).
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        var bytes = good
         bytes.replaceSubrange(0..<PolicyFile.magic.count, with: Array("BULWARK-POLICY-2\n".utf8))
         try bytes.write(to: URL(fileURLWithPath: path))
         #expect {
