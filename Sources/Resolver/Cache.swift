@@ -204,6 +204,7 @@ public final class ResponseCache {
         guard let i = index[scan.keyHash] else { return .miss }
         // The key is compared where it lies: a copy would retain and release its name.
         let same = slots.withUnsafeBufferPointer { s -> Bool in
+            precondition(i < s.count, "cache index points past the slots")
             let k = UnsafePointer(s.baseAddress! + i)
             guard k.pointee.key.type == scan.qtype, k.pointee.key.rrClass == scan.qclass, k.pointee.key.dnssecOK == scan.dnssecOK,
                 k.pointee.key.subnet == 0, k.pointee.key.name.count == scan.nameEnd - 12
