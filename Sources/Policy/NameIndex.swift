@@ -374,6 +374,18 @@ public struct NameIndex: Sendable {
     }
 }
 
+/// How many of the ascending entry numbers `starts` are at most `e` (binary search): the
+/// columns below record a value where it changes, and entry `e` has the last one before it.
+@inline(__always) func startsAtOrBefore(_ e: Int, in starts: [UInt32]) -> Int {
+    var lo = 0
+    var hi = starts.count
+    while lo < hi {
+        let mid = (lo + hi) >> 1
+        if Int(starts[mid]) <= e { lo = mid + 1 } else { hi = mid }
+    }
+    return lo
+}
+
 /// Rule ids (a list's line numbers, or ids from the API) in 2 bytes per entry: the low 16 bits,
 /// plus the high 16 bits recorded only where they change. Entries are added in list order, so
 /// line numbers rise and the high half changes once per 65,536 lines.
@@ -406,13 +418,8 @@ public struct RuleIDColumn: Sendable, Equatable {
     }
 
     public subscript(e: Int) -> UInt32 {
-        // The last break at or before e (binary search; a handful of breaks per million ids).
-        var lo = 0
-        var hi = breakEntry.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if Int(breakEntry[mid]) <= e { lo = mid + 1 } else { hi = mid }
-        }
+        // The last break at or before e (a handful of breaks per million ids).
+        let lo = startsAtOrBefore(e, in: breakEntry)
         let high = lo == 0 ? 0 : UInt32(breakHigh[lo - 1])
         return high << 16 | UInt32(low[e])
     }
@@ -489,13 +496,7 @@ public struct ClassColumn: Sendable, Equatable {
         if perEntry { return values[e] }
         precondition(e >= 0 && e < count, "entry out of range")
         // The last run starting at or before e (runStart[0] is 0).
-        var lo = 0
-        var hi = runStart.count
-        while lo < hi {
-            let mid = (lo + hi) >> 1
-            if Int(runStart[mid]) <= e { lo = mid + 1 } else { hi = mid }
-        }
-        return runValue[lo - 1]
+        return runValue[startsAtOrBefore(e, in: runStart) - 1]
     }
 
     mutating func truncate(to n: Int) {
