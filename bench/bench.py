@@ -130,6 +130,44 @@ forward-zone:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class Floor(harness.Server):
+    """bench/floor.c: answers every query with a fixed record and does no DNS work, with the
+    socket calls of Bulwark (batched) or of Unbound (`per_packet`). Its CPU per query is the
+    kernel's share, which no server on this machine can go below."""
+
+    def __init__(self, threads: int, per_packet: bool, workdir: Path) -> None:
+        super().__init__()
+        self.label = "floor-per-packet" if per_packet else "floor"
+        self.binary = workdir / "floor"
+        if not self.binary.exists():
+            cc = shutil.which("cc") or shutil.which("gcc")
+            if not cc:
+                raise SystemExit("floor: no C compiler (apt-get install -y gcc), or leave floor out of --servers")
+            subprocess.run([cc, "-O2", "-pthread", "-o", str(self.binary), str(REPO / "bench" / "floor.c")], check=True, timeout=120)
+        self.dir = Path(tempfile.mkdtemp(prefix="bk-floor-"))
+        self.log_path = self.dir / "floor.log"
+        self.port = harness.free_port()
+        self.host = harness.LOOPBACK
+        self.args = [str(self.binary), str(self.port), str(threads)] + (["--per-packet"] if per_packet else [])
+
+    def start(self, timeout: float = 10.0) -> "Floor":
+        out = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        out.close()
+        self._register()
+        deadline = time.monotonic() + timeout
+        while True:  # UDP only: the floor has no TCP listener
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"floor exited with code {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                harness.udp(harness.make_query(f"h0.{ZONE}", "A"), self.port, host=self.host, timeout=0.5)
+                return self
+            except Exception as e:  # noqa: BLE001 - not yet
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"floor did not answer on {self.host}:{self.port}: {e!r}") from e
+                time.sleep(0.1)
+
+
 def cpu_ticks(pid: int) -> int:
     """utime + stime of a process (all its threads), in clock ticks."""
     stat = Path(f"/proc/{pid}/stat").read_text()
@@ -227,7 +265,9 @@ def warm(args, server, qfile: Path, names: int) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bulwark-bin", default=os.environ.get("BULWARK_BIN", str(REPO / ".build" / "release" / "bulwark")))
-    ap.add_argument("--servers", default="bulwark,unbound", help="comma-separated: bulwark,unbound")
+    ap.add_argument(
+        "--servers", default="bulwark,unbound,floor",
+        help="comma-separated: bulwark, unbound, floor (bench/floor.c: the kernel's share, no DNS work), floor-per-packet")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=int, default=10, help="seconds per saturation run (dnsperf -l)")
@@ -243,7 +283,7 @@ def main() -> int:
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     threads = [int(t) for t in args.threads.split(",")]
     for s in servers:
-        if s not in ("bulwark", "unbound"):
+        if s not in ("bulwark", "unbound", "floor", "floor-per-packet"):
             ap.error(f"unknown server {s}")
     args.dnsperf = harness.find_executable("dnsperf") or sys.exit("dnsperf not found (apt-get install -y dnsperf)")
     knotd = harness.find_executable("knotd") or sys.exit("knotd not found (apt-get install -y knot)")
@@ -281,6 +321,12 @@ def main() -> int:
                 started.append(u)
                 running["unbound"] = u.start()
                 log(f"unbound num-threads {t}: pid {u.proc.pid} on 127.0.0.1:{u.port}")
+            for name in ("floor", "floor-per-packet"):
+                if name in servers:
+                    f = Floor(t, name == "floor-per-packet", workdir)
+                    started.append(f)
+                    running[name] = f.start()
+                    log(f"{name} threads {t}: pid {f.proc.pid} on 127.0.0.1:{f.port}")
             for name, srv in running.items():
                 warm(args, srv, qfile, args.names)
                 log(f"warmed {name}")
@@ -329,15 +375,18 @@ def main() -> int:
             f"{r.get('p99_ms', float('nan')):.3f} | {r['cpu_us_per_query']:.2f} | {r['server_cpu_pct']:.0f} | {r['client_cpu_pct']:.0f} | {r['lost']} | {r['upstream_queries']} |"
         )
     print("\n## Median over rounds\n")
-    print("| server | threads | QPS | p99 ms | server CPU µs/query |")
-    print("|---|---:|---:|---:|---:|")
+    print("| server | threads | QPS | p99 ms | server CPU µs/query | × Unbound's |")
+    print("|---|---:|---:|---:|---:|---:|")
     for t in threads:
+        medians: dict[str, dict[str, float]] = {}
         for s in servers:
             rs = [r for r in rows if r["server"] == s and r["threads"] == t]
-            if not rs:
-                continue
-            med = lambda k: statistics.median(r.get(k, float("nan")) for r in rs)  # noqa: E731
-            print(f"| {s} | {t} | {med('qps'):.0f} | {med('p99_ms'):.3f} | {med('cpu_us_per_query'):.2f} |")
+            if rs:
+                medians[s] = {k: statistics.median(r.get(k, float("nan")) for r in rs) for k in ("qps", "p99_ms", "cpu_us_per_query")}
+        unbound = medians.get("unbound", {}).get("cpu_us_per_query")
+        for s, m in medians.items():
+            ratio = f"{m['cpu_us_per_query'] / unbound:.2f}" if unbound else "–"
+            print(f"| {s} | {t} | {m['qps']:.0f} | {m['p99_ms']:.3f} | {m['cpu_us_per_query']:.2f} | {ratio} |")
     print(f"\nCSV: {csv_path}")
     return return_code
 
