@@ -155,17 +155,9 @@ class Floor(harness.Server):
         self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         out.close()
         self._register()
-        deadline = time.monotonic() + timeout
-        while True:  # UDP only: the floor has no TCP listener
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"floor exited with code {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                harness.udp(harness.make_query(f"h0.{ZONE}", "A"), self.port, host=self.host, timeout=0.5)
-                return self
-            except Exception as e:  # noqa: BLE001 - not yet
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"floor did not answer on {self.host}:{self.port}: {e!r}") from e
-                time.sleep(0.1)
+        # UDP only: the floor has no TCP listener.
+        harness.wait_for_dns(self.port, self.host, timeout, self.proc, qname=f"h0.{ZONE}", rdtype="A", tcp=False)
+        return self
 
 
 def cpu_ticks(pid: int) -> int:

@@ -257,8 +257,11 @@ def ede_codes(msg: dns.message.Message) -> list[int]:
     return [opt.code for opt in msg.options if int(opt.otype) == 15]
 
 
-def wait_for_dns(port: int, host: str, timeout: float, proc: subprocess.Popen | None = None, qname: str = ZONE, rdtype: str = "SOA") -> None:
-    """Until something answers a UDP query at host:port (any rcode) and accepts TCP."""
+def wait_for_dns(
+    port: int, host: str, timeout: float, proc: subprocess.Popen | None = None, qname: str = ZONE, rdtype: str = "SOA", tcp: bool = True
+) -> None:
+    """Until something answers a UDP query at host:port (any rcode) and, unless `tcp` is false,
+    accepts TCP."""
     deadline = time.monotonic() + timeout
     last_err: Exception | None = None
     while time.monotonic() < deadline:
@@ -266,8 +269,9 @@ def wait_for_dns(port: int, host: str, timeout: float, proc: subprocess.Popen | 
             raise RuntimeError(f"process exited with code {proc.returncode} before answering")
         try:
             udp(make_query(qname, rdtype), port, host=host, timeout=0.5)
-            with socket.create_connection((host, port), timeout=0.5):
-                pass
+            if tcp:
+                with socket.create_connection((host, port), timeout=0.5):
+                    pass
             return
         except Exception as e:  # noqa: BLE001 - any failure means "not yet"
             last_err = e
