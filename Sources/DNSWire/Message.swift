@@ -173,11 +173,6 @@ public struct Message: Hashable, Sendable {
     /// sections still do not fit, they are emptied and TC is set (RFC 2181 §9). The OPT record
     /// is always kept.
     public func encode(maxSize: Int = 65535) throws(DNSWireError) -> [UInt8] {
-        try encodeRecordingTTLs(maxSize: maxSize).bytes
-    }
-
-    /// Like `encode`, also returning the offset of every TTL field written.
-    public func encodeRecordingTTLs(maxSize: Int = 65535) throws(DNSWireError) -> (bytes: [UInt8], ttlOffsets: [Int]) {
         guard questions.count <= 0xFFFF else {
             throw DNSWireError(.messageTooLarge, at: -1, "\(questions.count) questions")
         }
@@ -187,19 +182,17 @@ public struct Message: Hashable, Sendable {
         var h = header
         var w = headerAndQuestions(h)
         guard w.count <= budget else { throw DNSWireError(.messageTooLarge, at: -1, "question does not fit in \(maxSize)") }
-        var ttls: [Int] = []
         var counts = [0, 0, 0]
         var truncated = false
         sections: for (i, section) in [answers, authorities, additionals].enumerated() {
             for rr in section {
                 let mark = w.count
-                let ttlAt = try Self.encodeRecord(rr, into: &w)
+                try Self.encodeRecord(rr, into: &w)
                 if w.count > budget {
                     w.rollback(to: mark)
                     if i < 2 { truncated = true }
                     break sections
                 }
-                ttls.append(ttlAt)
                 counts[i] += 1
             }
         }
@@ -208,7 +201,6 @@ public struct Message: Hashable, Sendable {
             h.truncated = true
             w = headerAndQuestions(h)
             counts = [0, 0, 0]
-            ttls = []
         }
         var out = w.bytes
         out[6] = UInt8(counts[0] >> 8)
@@ -222,7 +214,7 @@ public struct Message: Hashable, Sendable {
         }
         out[10] = UInt8(ar >> 8)
         out[11] = UInt8(ar & 0xFF)
-        return (out, ttls)
+        return out
     }
 
     /// The header (section counts other than QDCOUNT left at zero) and the question section.
@@ -242,11 +234,10 @@ public struct Message: Hashable, Sendable {
         return w
     }
 
-    static func encodeRecord(_ rr: ResourceRecord, into w: inout WireWriter) throws(DNSWireError) -> Int {
+    static func encodeRecord(_ rr: ResourceRecord, into w: inout WireWriter) throws(DNSWireError) {
         w.name(rr.name)
         w.u16(rr.type.rawValue)
         w.u16(rr.rrClass.rawValue)
-        let ttlAt = w.count
         w.u32(rr.ttl)
         let lenAt = w.count
         w.u16(0)
@@ -254,7 +245,6 @@ public struct Message: Hashable, Sendable {
         let len = w.count - lenAt - 2
         guard len <= 0xFFFF else { throw DNSWireError(.badRData, at: -1, "RDATA longer than 65535") }
         w.set16(UInt16(len), at: lenAt)
-        return ttlAt
     }
 
     /// The OPT record as wire bytes (root owner, no compression needed).

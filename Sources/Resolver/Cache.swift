@@ -63,15 +63,15 @@ public struct CacheKey: Hashable, Sendable {
 
 /// A response as served from the cache: the stored message without OPT (ID 0), plus how to age
 /// it. Writers apply the ageing while copying (`agedWire` does it for slow paths and tests), so a
-/// cache hit copies the message once, into the outgoing buffer.
+/// cache hit copies the message once, into the outgoing buffer. The TTL fields are found by
+/// walking the message (`WireScan.forEachTTL`) while it is copied: a stored list of their
+/// offsets would be one more heap object to retain and bring into the CPU cache on every hit.
 public struct CachedAnswer: Sendable {
     /// The message as stored: TTLs as they were at insertion.
     public var wire: [UInt8]
     public var rcode: Rcode
     /// Set for stale answers (EDE 3) and the like.
     public var extendedError: ExtendedError?
-    /// Offsets of the TTL fields in `wire`.
-    public var ttlOffsets: [UInt16]
     /// Seconds to subtract from every TTL.
     public var age: UInt32
     /// When set, every TTL becomes this (stale answers).
@@ -81,16 +81,14 @@ public struct CachedAnswer: Sendable {
         self.wire = wire
         self.rcode = rcode
         self.extendedError = extendedError
-        self.ttlOffsets = []
         self.age = 0
         self.ttlOverride = nil
     }
 
-    init(wire: [UInt8], rcode: Rcode, ttlOffsets: [UInt16], age: UInt32, ttlOverride: UInt32? = nil, extendedError: ExtendedError? = nil) {
+    init(wire: [UInt8], rcode: Rcode, age: UInt32, ttlOverride: UInt32? = nil, extendedError: ExtendedError? = nil) {
         self.wire = wire
         self.rcode = rcode
         self.extendedError = extendedError
-        self.ttlOffsets = ttlOffsets
         self.age = age
         self.ttlOverride = ttlOverride
     }
@@ -102,14 +100,18 @@ public struct CachedAnswer: Sendable {
         return t > age ? t - age : 0
     }
 
+    /// Whether serving changes TTLs at all.
+    @inline(__always)
+    public var ages: Bool { age > 0 || ttlOverride != nil }
+
     /// The message with TTLs aged (or overridden).
     public var agedWire: [UInt8] {
-        guard age > 0 || ttlOverride != nil else { return wire }
+        guard ages else { return wire }
         var w = wire
-        for off in ttlOffsets {
-            let o = Int(off)
-            let t = UInt32(w[o]) << 24 | UInt32(w[o + 1]) << 16 | UInt32(w[o + 2]) << 8 | UInt32(w[o + 3])
-            ResponseCache.put32(&w, o, servedTTL(t))
+        w.withUnsafeMutableBytes { dst -> Void in
+            WireScan.forEachTTL(UnsafeRawBufferPointer(dst)) { o in
+                dst.storeBytes(of: servedTTL(UInt32(bigEndian: dst.loadUnaligned(fromByteOffset: o, as: UInt32.self))).bigEndian, toByteOffset: o, as: UInt32.self)
+            }
         }
         return w
     }
@@ -141,8 +143,11 @@ public final class BatchClock: ResolverClock, @unchecked Sendable {
 public final class ResponseCache {
     struct Entry {
         var wire: [UInt8]
-        var ttlOffsets: [UInt16]
         var rcode: Rcode
+        /// The question of `wire` is the key's (one question, same name but for case): a hit
+        /// compares the query's name with it, in memory the copy reads next anyway, instead of
+        /// with the key's name (another heap object). Set by `store`.
+        var questionIsKey = false
         var storedAt: UInt64  // seconds
         var ttl: UInt32  // lifetime of the entry
         var originalTTL: UInt32
@@ -206,22 +211,40 @@ public final class ResponseCache {
         let same = slots.withUnsafeBufferPointer { s -> Bool in
             precondition(i < s.count, "cache index points past the slots")
             let k = UnsafePointer(s.baseAddress! + i)
+            let length = scan.nameEnd - 12
             guard k.pointee.key.type == scan.qtype, k.pointee.key.rrClass == scan.qclass, k.pointee.key.dnssecOK == scan.dnssecOK,
-                k.pointee.key.subnet == 0, k.pointee.key.name.count == scan.nameEnd - 12
+                k.pointee.key.subnet == 0, k.pointee.key.name.count == length
             else { return false }
-            return k.pointee.key.name.withUnsafeBufferPointer { stored -> Bool in
-                var j = 0
-                while j < stored.count {
-                    var b = packet[12 + j]
-                    if b >= 0x41 && b <= 0x5A { b |= 0x20 }
-                    if b != stored[j] { return false }
-                    j += 1
-                }
-                return true
+            let query = UnsafeRawBufferPointer(rebasing: packet[12..<scan.nameEnd])
+            if k.pointee.entry.questionIsKey {
+                return k.pointee.entry.wire.withUnsafeBytes { Self.sameName(query, UnsafeRawBufferPointer(rebasing: $0[12..<(12 + length)])) }
             }
+            return k.pointee.key.name.withUnsafeBytes { Self.sameName(query, $0) }
         }
         guard same else { return .miss }
         return lookup(slot: i)
+    }
+
+    /// Equal but for ASCII case (both sides folded: a stored question keeps the case it came in).
+    @inline(__always)
+    static func sameName(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == b.count else { return false }
+        for j in 0..<a.count {
+            var x = a[j]
+            var y = b[j]
+            if x >= 0x41 && x <= 0x5A { x |= 0x20 }
+            if y >= 0x41 && y <= 0x5A { y |= 0x20 }
+            if x != y { return false }
+        }
+        return true
+    }
+
+    /// Whether `wire` holds exactly one question, named `name` but for case.
+    static func questionIs(_ name: [UInt8], in wire: [UInt8]) -> Bool {
+        guard wire.count >= 12 + name.count, wire[4] == 0, wire[5] == 1 else { return false }
+        return wire.withUnsafeBytes { w in
+            name.withUnsafeBytes { sameName(UnsafeRawBufferPointer(rebasing: w[12..<(12 + name.count)]), $0) }
+        }
     }
 
     func slotIndex(_ key: CacheKey) -> Int? {
@@ -256,9 +279,7 @@ public final class ResponseCache {
                 slots[i].entry.prefetching = true
             }
         }
-        return .hit(
-            CachedAnswer(wire: slots[i].entry.wire, rcode: slots[i].entry.rcode, ttlOffsets: slots[i].entry.ttlOffsets, age: UInt32(elapsed)),
-            prefetch: prefetch)
+        return .hit(CachedAnswer(wire: slots[i].entry.wire, rcode: slots[i].entry.rcode, age: UInt32(elapsed)), prefetch: prefetch)
     }
 
     /// An expired entry within the stale window, served with the stale TTL and EDE 3,
@@ -283,8 +304,7 @@ public final class ResponseCache {
 
     func staleAnswer(_ e: Entry) -> CachedAnswer {
         CachedAnswer(
-            wire: e.wire, rcode: e.rcode, ttlOffsets: e.ttlOffsets, age: 0, ttlOverride: config.staleAnswerTTL,
-            extendedError: ExtendedError(code: .staleAnswer))
+            wire: e.wire, rcode: e.rcode, age: 0, ttlOverride: config.staleAnswerTTL, extendedError: ExtendedError(code: .staleAnswer))
     }
 
     /// Clears the prefetch mark after a failed prefetch.
@@ -302,18 +322,21 @@ public final class ResponseCache {
         // We are not the authority for anything we forward.
         msg.header.authoritative = false
         msg.edns = nil
-        guard let (wire, offsets) = try? msg.encodeRecordingTTLs() else { return nil }
-        let ttlOffsets = offsets.map { UInt16($0) }
-        let answer = CachedAnswer(wire: wire, rcode: response.rcode, ttlOffsets: ttlOffsets, age: 0)
+        guard let wire = try? msg.encode() else { return nil }
+        let answer = CachedAnswer(wire: wire, rcode: response.rcode, age: 0)
         guard ttl > 0 else { return answer }
         let entry = Entry(
-            wire: wire, ttlOffsets: ttlOffsets, rcode: response.rcode, storedAt: nowSeconds, ttl: ttl,
-            originalTTL: ttl, size: wire.count + offsets.count * 2 + key.name.count + 160)
+            wire: wire, rcode: response.rcode, storedAt: nowSeconds, ttl: ttl, originalTTL: ttl, size: Self.size(wire: wire, key: key))
         store(key, entry)
         return answer
     }
 
+    /// What an entry counts against `maxBytes`: its message, its key's name and the slot.
+    static func size(wire: [UInt8], key: CacheKey) -> Int { wire.count + key.name.count + 160 }
+
     func store(_ key: CacheKey, _ entry: Entry) {
+        var entry = entry
+        entry.questionIsKey = Self.questionIs(key.name, in: entry.wire)
         let hash = key.hash
         if let i = index[hash] {
             // Same key, or (rarely) another key with the same hash: the newer one wins.
@@ -346,7 +369,6 @@ public final class ResponseCache {
     public struct ReplicaRecord: Sendable {
         public var key: CacheKey
         public var wire: [UInt8]
-        public var ttlOffsets: [UInt16]
         public var rcode: Rcode
         public var ttl: UInt32
         public var storedAt: UInt64
@@ -356,14 +378,13 @@ public final class ResponseCache {
     public func replicaRecord(_ key: CacheKey) -> ReplicaRecord? {
         guard let i = slotIndex(key) else { return nil }
         let e = slots[i].entry
-        return ReplicaRecord(key: key, wire: e.wire, ttlOffsets: e.ttlOffsets, rcode: e.rcode, ttl: e.ttl, storedAt: e.storedAt)
+        return ReplicaRecord(key: key, wire: e.wire, rcode: e.rcode, ttl: e.ttl, storedAt: e.storedAt)
     }
 
     /// Stores an entry exactly as another cache holds it (same insertion time, so both age alike).
     public func insertReplica(_ r: ReplicaRecord) {
         let entry = Entry(
-            wire: r.wire, ttlOffsets: r.ttlOffsets, rcode: r.rcode, storedAt: r.storedAt, ttl: r.ttl, originalTTL: r.ttl,
-            size: r.wire.count + r.ttlOffsets.count * 2 + r.key.name.count + 160)
+            wire: r.wire, rcode: r.rcode, storedAt: r.storedAt, ttl: r.ttl, originalTTL: r.ttl, size: Self.size(wire: r.wire, key: r.key))
         store(r.key, entry)
     }
 
@@ -405,14 +426,6 @@ public final class ResponseCache {
         }
     }
 
-    @inline(__always)
-    static func put32(_ w: inout [UInt8], _ o: Int, _ v: UInt32) {
-        w[o] = UInt8(v >> 24)
-        w[o + 1] = UInt8((v >> 16) & 0xFF)
-        w[o + 2] = UInt8((v >> 8) & 0xFF)
-        w[o + 3] = UInt8(v & 0xFF)
-    }
-
     // MARK: LRU list
 
     func linkAtHead(_ i: Int) {
@@ -441,7 +454,6 @@ public final class ResponseCache {
         index.remove(slots[i].hash)
         bytes -= slots[i].entry.size
         slots[i].entry.wire = []
-        slots[i].entry.ttlOffsets = []
         slots[i].key.name = []
         free.append(i)
     }

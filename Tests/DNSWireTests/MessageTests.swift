@@ -241,8 +241,8 @@ struct MessageTests {
         #expect(try Message(parsing: wire).header.truncated)
     }
 
-    @Test("encodeRecordingTTLs reports the offset of every TTL written")
-    func ttlOffsets() throws {
+    @Test("WireScan.forEachTTL finds every record's TTL field, through compression, and skips OPT")
+    func ttlWalk() throws {
         let m = Message(
             questions: [Question(name: Self.zone, type: .a)],
             answers: [
@@ -251,12 +251,36 @@ struct MessageTests {
             ],
             authorities: [ResourceRecord(name: Self.zone, ttl: 333, rdata: .ns(n("ns.example.com.")))],
             additionals: [ResourceRecord(name: n("ns.example.com."), ttl: 444, rdata: .a(IPv4Address(3)))],
-            edns: EDNS())
-        let (wire, offsets) = try m.encodeRecordingTTLs()
-        #expect(wire == (try m.encode()))
-        #expect(offsets.count == 4)
-        let ttls = offsets.map { o in wire[o..<(o + 4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
-        #expect(ttls == [111, 222, 333, 444])
+            edns: EDNS(dnssecOK: true))
+        let wire = try m.encode()
+        func ttls(_ w: [UInt8]) -> ([UInt32], Bool) {
+            var found: [UInt32] = []
+            let complete = w.withUnsafeBytes { p in
+                WireScan.forEachTTL(p) { o in found.append(w[o..<(o + 4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }) }
+            }
+            return (found, complete)
+        }
+        // The OPT record (last, its "TTL" holds the DO flag) is not a TTL.
+        #expect(ttls(wire) == ([111, 222, 333, 444], true))
+
+        // OPT first in the additional section: the A record after it is still found.
+        let optFirst = hex("0000 8000 0000 0000 0000 0002") + hex("00 0029 1000 00008000 0000")
+            + hex("01 61 00 0001 0001 00000007 0004 7f000001")
+        #expect(ttls(optFirst) == ([7], true))
+
+        // Malformed: every cut of the message stops the walk without trapping, and reports it.
+        for cut in 0..<wire.count {
+            let (found, complete) = ttls(Array(wire[0..<cut]))
+            #expect(!complete)
+            #expect(found.count <= 4)
+        }
+        // A count larger than the records present, and a bad label type.
+        var more = wire
+        more[7] = 9
+        #expect(ttls(more).1 == false)
+        var badLabel = wire
+        badLabel[12] = 0x80
+        #expect(ttls(badLabel) == ([], false))
     }
 
     @Test("the OPT record may sit anywhere in the additional section")

@@ -89,7 +89,6 @@ struct ReplicaCacheTests {
         let l = try #require(fromLoop)
         #expect(r.wire == loop.record.wire)
         #expect(r.wire == l.wire)
-        #expect(r.ttlOffsets == l.ttlOffsets)
         #expect(r.rcode == .noError)
         #expect(r.extendedError == nil)
         #expect(r.ttlOverride == nil)

@@ -74,6 +74,42 @@ struct ResponseCacheTests {
         #expect(Self.isMiss(cache.lookup(Self.key("www.example.com", dnssecOK: true))))
     }
 
+    /// The hot path's look-up of a scanned query, against an entry whose stored question is its
+    /// key's name (compared in the stored message) and one whose is not (compared with the key).
+    @Test(arguments: [true, false])
+    func scannedQueryHitsWhateverTheCaseAndOnlyItsOwnName(questionIsKey: Bool) throws {
+        let cache = ResponseCache(config: CacheConfig(), clock: ManualClock())
+        let key = Self.key("www.example.com")
+        // Upstream echoed the question in its own spelling: the stored message keeps it.
+        var response = Self.positive()
+        response.questions[0].name = P.name(questionIsKey ? "WwW.ExAmple.com" : "other.example.com")
+        cache.insert(key, response: response)
+        #expect(cache.slots[try #require(cache.slotIndex(key))].entry.questionIsKey == questionIsKey)
+
+        func lookup(_ name: String, _ type: RRType = .a, edns: EDNS? = nil) -> ResponseCache.Lookup {
+            let q = P.query(name, type, edns: edns)
+            return q.withUnsafeBytes { p in cache.lookup(QueryScan.scan(p), packet: p) }
+        }
+        for spelling in ["www.example.com", "WWW.EXAMPLE.COM", "wWw.eXaMpLe.CoM"] {
+            let hit = try #require(Self.hit(lookup(spelling)), "\(spelling)")
+            #expect(hit.answer.wire == cache.slots[try #require(cache.slotIndex(key))].entry.wire)
+        }
+        #expect(Self.isMiss(lookup("www.example.com", .aaaa)))
+        #expect(Self.isMiss(lookup("www.example.com", edns: EDNS(dnssecOK: true))))
+
+        // Hash collisions: another name's hash made to lead to this entry. The names differ, so
+        // each is a miss; "other.example.com" is the stored question of the entry whose question
+        // is not its key's, and must not be taken for the key.
+        let slot = try #require(cache.slotIndex(key))
+        for other in ["xww.example.com", "www.examplf.com", "www.example.com.example.com", "example.com", "other.example.com"] {
+            let hash = P.query(other).withUnsafeBytes { QueryScan.scan($0).keyHash }
+            cache.index.set(hash, slot)
+            #expect(Self.isMiss(lookup(other)), "\(other)")
+            cache.index.remove(hash)
+        }
+        #expect(Self.hit(lookup("www.example.com")) != nil)
+    }
+
     @Test func entryExpiresWithItsSmallestTTL() throws {
         let clock = ManualClock()
         var config = CacheConfig()

@@ -68,12 +68,11 @@ public final class FinalizeStage: QueryStage {
         }
 
         // One copy, straight into the buffer: header, the client's question, the rest of the
-        // stored message with TTLs aged (the question has the same length in both, so the
-        // stored TTL offsets hold), then OPT.
+        // stored message, then OPT. TTLs are aged in the copy, at the offsets found by walking
+        // the stored message (the question has the same length in both, so they hold).
         let id = packet.getInteger(at: base, as: UInt16.self)!
         let ar = (UInt16(wire[10]) << 8 | UInt16(wire[11])) + (optLength > 0 ? 1 : 0)
         let bodyLength = wire.count
-        let ages = answer.age > 0 || answer.ttlOverride != nil
         out.reserveCapacity(minimumWritableBytes: bodyLength)
         let written = out.withUnsafeMutableWritableBytes { dst -> Int in
             wire.withUnsafeBytes { w -> Int in
@@ -92,10 +91,9 @@ public final class FinalizeStage: QueryStage {
                 let rest = w.count - copyFrom
                 UnsafeMutableRawBufferPointer(rebasing: dst[at..<(at + rest)])
                     .copyMemory(from: UnsafeRawBufferPointer(rebasing: w[copyFrom...]))
-                if ages {
-                    for off in answer.ttlOffsets {
-                        let o = Int(off)
-                        let t = UInt32(w[o]) << 24 | UInt32(w[o + 1]) << 16 | UInt32(w[o + 2]) << 8 | UInt32(w[o + 3])
+                if answer.ages {
+                    WireScan.forEachTTL(w) { o in
+                        let t = UInt32(bigEndian: w.loadUnaligned(fromByteOffset: o, as: UInt32.self))
                         dst.storeBytes(of: answer.servedTTL(t).bigEndian, toByteOffset: o, as: UInt32.self)
                     }
                 }
