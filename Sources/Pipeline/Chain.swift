@@ -20,8 +20,9 @@ public final class QueryChain {
         self.stats = stats
     }
 
-    /// Keeps the query for the query log when its tenant logs (one flag read otherwise).
-    @inline(__always) func log(_ ctx: QueryContext) {
+    /// Keeps the query for the query log when its tenant logs (one flag read otherwise; the
+    /// context is passed `inout` so that it is not copied for the call).
+    @inline(__always) func log(_ ctx: inout QueryContext) {
         guard policy.logsQueries, policy.engine.logs(ctx.tenant) else { return }
         stats.recordQuery(ctx, rcode: ctx.finalRcode)
     }
@@ -153,7 +154,7 @@ public final class QueryChain {
         switch advance(&ctx, from: start) {
         case .finalize:
             let bytes = finalize.finalize(&ctx)
-            log(ctx)
+            log(&ctx)
             return .done(bytes)
         case .drop, .handoff:
             return .done(nil)
@@ -183,7 +184,7 @@ public final class QueryChain {
         switch advance(&ctx, from: 0) {
         case .finalize:
             let answered = finalize.finalize(&ctx, into: &out)
-            log(ctx)
+            log(&ctx)
             return answered ? .answered : .dropped
         case .drop: return .dropped
         case .handoff, .wait: return .handoff
