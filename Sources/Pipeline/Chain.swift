@@ -6,6 +6,10 @@ import Resolver
 /// The query chain. Its order is decided in `QueryChain.build`, and only there.
 public final class QueryChain {
     public let stages: [any QueryStage]
+    /// The same stages, one per field, for `advance`: a stage called through a `let` field of
+    /// the chain is borrowed, one called through an array element is retained and released
+    /// around the call (two atomic operations per stage per query).
+    let s0, s1, s2, s3, s4, s5, s6, s7: any QueryStage
     let finalize: FinalizeStage
     /// The policy this chain's stages consult (replace its engine between queries, on the
     /// chain's thread).
@@ -14,7 +18,9 @@ public final class QueryChain {
     let stats: StatsBox
 
     init(stages: [any QueryStage], finalize: FinalizeStage, policy: PolicyBox, stats: StatsBox) {
+        precondition(stages.count == 8, "QueryChain holds 8 stages (see `stage(_:_:)`)")
         self.stages = stages
+        (s0, s1, s2, s3, s4, s5, s6, s7) = (stages[0], stages[1], stages[2], stages[3], stages[4], stages[5], stages[6], stages[7])
         self.finalize = finalize
         self.policy = policy
         self.stats = stats
@@ -131,8 +137,8 @@ public final class QueryChain {
     /// `run` and `runSync` use.
     func advance(_ ctx: inout QueryContext, from start: Int) -> Stop {
         var i = start
-        while i < stages.count {
-            switch stages[i].process(&ctx) {
+        while i < 8 {
+            switch stage(i, &ctx) {
             case .next:
                 i += 1
             case .answer(let answer):
@@ -147,6 +153,19 @@ public final class QueryChain {
             }
         }
         return .finalize
+    }
+
+    @inline(__always) func stage(_ i: Int, _ ctx: inout QueryContext) -> StageOutcome {
+        switch i {
+        case 0: s0.process(&ctx)
+        case 1: s1.process(&ctx)
+        case 2: s2.process(&ctx)
+        case 3: s3.process(&ctx)
+        case 4: s4.process(&ctx)
+        case 5: s5.process(&ctx)
+        case 6: s6.process(&ctx)
+        default: s7.process(&ctx)  // `advance` stops before 8
+        }
     }
 
     /// Runs the chain from stage `start`.
