@@ -144,10 +144,11 @@ public final class ResponseCache {
     struct Entry {
         var wire: [UInt8]
         var rcode: Rcode
-        /// The question of `wire` is the key's (one question, same name but for case): a hit
-        /// compares the query's name with it, in memory the copy reads next anyway, instead of
-        /// with the key's name (another heap object). Set by `store`.
-        var questionIsKey = false
+        /// When the question of `wire` is the key's (one question, same name but for case): the
+        /// name's length (1...255), and a hit compares the query's name with that question, in
+        /// memory the copy reads next anyway, instead of with the key's name (another heap
+        /// object, whose length is not read either). 0 otherwise. Set by `store`.
+        var keyNameLength: UInt8 = 0
         var storedAt: UInt64  // seconds
         var ttl: UInt32  // lifetime of the entry
         var originalTTL: UInt32
@@ -220,11 +221,14 @@ public final class ResponseCache {
             let k = UnsafePointer(s.baseAddress! + i)
             let length = scan.nameEnd - 12
             guard k.pointee.key.type == scan.qtype, k.pointee.key.rrClass == scan.qclass, k.pointee.key.dnssecOK == scan.dnssecOK,
-                k.pointee.key.subnet == 0, k.pointee.key.name.count == length
+                k.pointee.key.subnet == 0
             else { return false }
             let query = UnsafeRawBufferPointer(rebasing: packet[12..<scan.nameEnd])
-            if k.pointee.entry.questionIsKey {
-                return k.pointee.entry.wire.withUnsafeBytes { Self.sameName(query, UnsafeRawBufferPointer(rebasing: $0[12..<(12 + length)])) }
+            let stored = Int(k.pointee.entry.keyNameLength)
+            if stored != 0 {
+                // `store` checked that the message holds the whole name.
+                return stored == length
+                    && k.pointee.entry.wire.withUnsafeBytes { Self.sameName(query, UnsafeRawBufferPointer(rebasing: $0[12..<(12 + length)])) }
             }
             return k.pointee.key.name.withUnsafeBytes { Self.sameName(query, $0) }
         }
@@ -248,7 +252,7 @@ public final class ResponseCache {
 
     /// Whether `wire` holds exactly one question, named `name` but for case.
     static func questionIs(_ name: [UInt8], in wire: [UInt8]) -> Bool {
-        guard wire.count >= 12 + name.count, wire[4] == 0, wire[5] == 1 else { return false }
+        guard (1...255).contains(name.count), wire.count >= 12 + name.count, wire[4] == 0, wire[5] == 1 else { return false }
         return wire.withUnsafeBytes { w in
             name.withUnsafeBytes { sameName(UnsafeRawBufferPointer(rebasing: w[12..<(12 + name.count)]), $0) }
         }
@@ -343,7 +347,7 @@ public final class ResponseCache {
 
     func store(_ key: CacheKey, _ entry: Entry) {
         var entry = entry
-        entry.questionIsKey = Self.questionIs(key.name, in: entry.wire)
+        entry.keyNameLength = Self.questionIs(key.name, in: entry.wire) ? UInt8(key.name.count) : 0
         let hash = key.hash
         if let i = index[hash] {
             // Same key, or (rarely) another key with the same hash: the newer one wins.
