@@ -104,15 +104,21 @@ public struct CachedAnswer: Sendable {
     @inline(__always)
     public var ages: Bool { age > 0 || ttlOverride != nil }
 
+    /// Writes the served TTL of every record of `source` (a message laid out like `wire`) at the
+    /// same offset of `destination` (a copy of it, or `source` itself).
+    @inline(__always)
+    public func writeServedTTLs(from source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) {
+        WireScan.forEachTTL(source) { o in
+            let t = UInt32(bigEndian: source.loadUnaligned(fromByteOffset: o, as: UInt32.self))
+            destination.storeBytes(of: servedTTL(t).bigEndian, toByteOffset: o, as: UInt32.self)
+        }
+    }
+
     /// The message with TTLs aged (or overridden).
     public var agedWire: [UInt8] {
         guard ages else { return wire }
         var w = wire
-        w.withUnsafeMutableBytes { dst -> Void in
-            WireScan.forEachTTL(UnsafeRawBufferPointer(dst)) { o in
-                dst.storeBytes(of: servedTTL(UInt32(bigEndian: dst.loadUnaligned(fromByteOffset: o, as: UInt32.self))).bigEndian, toByteOffset: o, as: UInt32.self)
-            }
-        }
+        w.withUnsafeMutableBytes { writeServedTTLs(from: UnsafeRawBufferPointer($0), into: $0) }
         return w
     }
 }

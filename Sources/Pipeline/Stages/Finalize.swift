@@ -91,12 +91,7 @@ public final class FinalizeStage: QueryStage {
                 let rest = w.count - copyFrom
                 UnsafeMutableRawBufferPointer(rebasing: dst[at..<(at + rest)])
                     .copyMemory(from: UnsafeRawBufferPointer(rebasing: w[copyFrom...]))
-                if answer.ages {
-                    WireScan.forEachTTL(w) { o in
-                        let t = UInt32(bigEndian: w.loadUnaligned(fromByteOffset: o, as: UInt32.self))
-                        dst.storeBytes(of: answer.servedTTL(t).bigEndian, toByteOffset: o, as: UInt32.self)
-                    }
-                }
+                if answer.ages { answer.writeServedTTLs(from: w, into: dst) }
                 return at + rest
             }
         }
