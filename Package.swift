@@ -191,7 +191,7 @@ let package = Package(
         .executableTarget(
             name: "HotPathBench",
             dependencies: [
-                "Pipeline", "Resolver", "DNSWire", "DNSTransport", "DNSTestSupport",
+                "Pipeline", "Policy", "Resolver", "DNSWire", "DNSTransport", "DNSTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

@@ -4,7 +4,13 @@
 // query (recvmmsg/sendmmsg, ~80 % of the CPU) is what bench/run.sh measures beside Unbound;
 // this measures the rest precisely enough (±1-2 %) to compare two builds of the hot path.
 //
+// With `--policy N`, the engine's policy holds N generated names (one malware list, as
+// bench/policy.sh loads) and `--blocked-pct` of the queries ask for listed names, like
+// bench/policy.py's query file: 100 000 lines, the blocked ones drawn from a sample of the list,
+// the others the cached names. PolicyQName then runs against the big index on every query.
+//
 //   swift run -c release bulwark-hotpath [--names 1000] [--queries 2000000] [--rounds 7] [--batch 16]
+//                                        [--policy 1000000 --blocked-pct 10]
 
 import DNSTestSupport
 import DNSTransport
@@ -13,6 +19,7 @@ import Foundation
 import NIOCore
 import NIOEmbedded
 import Pipeline
+import Policy
 import Resolver
 
 struct Options {
@@ -20,13 +27,16 @@ struct Options {
     var queries = 2_000_000
     var rounds = 7
     var batch = 16
+    var policy = 0
+    var blockedPct = 10
 
     init(_ args: [String]) {
         var i = 0
         while i < args.count {
             let value = i + 1 < args.count ? Int(args[i + 1]) : nil
-            guard let value, value > 0 else {
-                FileHandle.standardError.write(Data("usage: bulwark-hotpath [--names N] [--queries N] [--rounds N] [--batch N]\n".utf8))
+            guard let value, value >= 0, value > 0 || args[i] == "--policy" || args[i] == "--blocked-pct" else {
+                FileHandle.standardError.write(
+                    Data("usage: bulwark-hotpath [--names N] [--queries N] [--rounds N] [--batch N] [--policy N] [--blocked-pct P]\n".utf8))
                 exit(2)
             }
             switch args[i] {
@@ -34,6 +44,8 @@ struct Options {
             case "--queries": queries = value
             case "--rounds": rounds = value
             case "--batch": batch = value
+            case "--policy": policy = value
+            case "--blocked-pct": blockedPct = min(value, 100)
             default:
                 FileHandle.standardError.write(Data("unknown option \(args[i])\n".utf8))
                 exit(2)
@@ -63,12 +75,42 @@ let loopProcessor = DNSProcessor(
     chain: QueryChain.build(.init(acl: acl, resolver: resolver, stats: loopStats, maxUDPSize: 1232)), resolver: resolver,
     stats: loopStats, loop: loop, maxTCPConnections: 10)
 
+/// `count` distinct names like bench/policy.py's (6-14 random characters under a common
+/// suffix), in wire form.
+func generatedNames(_ count: Int) -> [[UInt8]] {
+    let suffixes = ["com", "net", "org", "de", "fr", "co.uk", "info", "xyz", "top", "io", "ru", "nl", "eu", "online", "site", "shop"]
+        .map { P.name($0).wire }
+    let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+    var rng = SplitMix64(seed: 1)
+    var seen = Set<[UInt8]>(minimumCapacity: count)
+    var names: [[UInt8]] = []
+    names.reserveCapacity(count)
+    while names.count < count {
+        let r = rng.next()
+        let n = 6 + Int(r % 9)
+        var wire: [UInt8] = [UInt8(n)]
+        for _ in 0..<n { wire.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
+        wire += suffixes[Int((r >> 8) % UInt64(suffixes.count))]
+        if seen.insert(wire).inserted { names.append(wire) }
+    }
+    return names
+}
+
+/// The policy: `--policy` generated names in one malware list (an empty policy without it).
+let listed = generatedNames(options.policy)
+var builder = SnapshotBuilder(expectedNames: listed.count)
+builder.begin(ListInfo(name: "gen", categories: CategorySet(.malware), source: "bench"))
+for (line, wire) in listed.enumerated() {
+    wire.withUnsafeBytes { builder.name($0, match: .subtree, action: .block, line: line + 1) }
+}
+let policy = PolicyBox(engine: PolicyEngine(snapshot: builder.finish()))
+
 // The engine thread: its replica cache holds every name, as after bench.py's warm-up.
 let replica = ReplicaCache(config: CacheConfig())
 let stats = StatsBox()
 let engine = EngineProcessor(
-    chain: QueryChain.build(.init(acl: acl, resolution: .handoff(replica), stats: stats, maxUDPSize: 1232)), replica: replica,
-    stats: stats, loopProcessor: NIOLoopBound(loopProcessor, eventLoop: loop))
+    chain: QueryChain.build(.init(acl: acl, resolution: .handoff(replica), stats: stats, maxUDPSize: 1232, policy: policy)),
+    replica: replica, stats: stats, loopProcessor: NIOLoopBound(loopProcessor, eventLoop: loop))
 var queries: [[UInt8]] = []
 for i in 0..<options.names {
     let name = "h\(i).test.bulwark."
@@ -80,6 +122,22 @@ for i in 0..<options.names {
     queries.append(P.query(name, id: UInt16(truncatingIfNeeded: i)))
 }
 replica.drain()
+var isBlocked = [Bool](repeating: false, count: queries.count)
+if options.policy > 0 {
+    // bench/policy.py's query file: 100 000 lines, `--blocked-pct` of them listed names (a
+    // sample of the list, each asked once), the rest the cached names, shuffled.
+    let lines = 100_000
+    let blocked = lines * options.blockedPct / 100
+    var rng = SplitMix64(seed: 2)
+    var mixed = (0..<(lines - blocked)).map { (queries[$0 % queries.count], false) }
+    for _ in 0..<blocked {
+        let wire = listed[Int(rng.next() % UInt64(listed.count))]
+        mixed.append((P.query(try! Name(wire: wire).description, id: UInt16(truncatingIfNeeded: rng.next())), true))
+    }
+    mixed.shuffle(using: &rng)
+    queries = mixed.map(\.0)
+    isBlocked = mixed.map(\.1)
+}
 
 /// The measured loop, in a function of its own: top-level code is main-actor isolated, and its
 /// globals cost an executor check on every access.
@@ -126,3 +184,14 @@ print(
     "names \(options.names), batch \(options.batch): median \(String(format: "%.1f", sorted[sorted.count / 2])) ns/query, "
         + "min \(String(format: "%.1f", sorted[0])), max \(String(format: "%.1f", sorted[sorted.count - 1])) "
         + "(\(bytes / total) bytes per answer)")
+if options.policy > 0 {
+    // Every listed name asked was blocked by PolicyQName, none of the others.
+    let blocked = stats.stats.blockedQName
+    let perRound = (0..<total / (options.rounds + 1)).reduce(0) { n, q in n + (isBlocked[q % queries.count] ? 1 : 0) }
+    let expected = perRound * (options.rounds + 1)
+    print("policy \(options.policy) names: \(blocked) of \(total) queries blocked (\(String(format: "%.1f", 100.0 * Double(blocked) / Double(total))) %)")
+    guard blocked == expected else {
+        print("expected \(expected) blocked queries: the measurement is void")
+        exit(1)
+    }
+}
