@@ -44,7 +44,7 @@ public enum Category: UInt8, CaseIterable, Sendable, CustomStringConvertible {
     }
 
     /// Content categories are filtered by choice (EDE 17); the rest are threats (EDE 15).
-    public var isContent: Bool { self == .adult || self == .adsTracking || self == .gambling }
+    public var isContent: Bool { CategorySet.content.contains(CategorySet(self)) }
 }
 
 /// A set of categories as a bit mask (bit n = `Category(rawValue: n)`).
@@ -65,6 +65,9 @@ public struct CategorySet: OptionSet, Hashable, Sendable, CustomStringConvertibl
     public var categories: [Category] { Category.allCases.filter { contains(CategorySet($0)) } }
     /// The first (lowest) category in the set.
     public var first: Category? { rawValue == 0 ? nil : Category(rawValue: UInt8(rawValue.trailingZeroBitCount)) }
-    public var isContentOnly: Bool { !isEmpty && categories.allSatisfy(\.isContent) }
+    /// Adult, ads and gambling: the categories filtered by choice.
+    public static let content = CategorySet([.adult, .adsTracking, .gambling])
+    /// Every category here is a content category (a mask test: read on every block).
+    public var isContentOnly: Bool { !isEmpty && isSubset(of: .content) }
     public var description: String { categories.map(\.description).joined(separator: ",") }
 }

@@ -388,11 +388,15 @@ public final class PolicyEngine: Sendable {
     }
 
     /// EDE 15 (threats) or 17 (content) with `category; source=…; id=list:rule` (the source and
-    /// list withheld under TLP:AMBER/RED).
-    public func extendedError(for match: PolicyMatch, profile: Int) -> ExtendedError {
-        let list = self.list(of: match)
-        let matched = list.categories.intersection(tree.categories[profile])
-        let cats = matched.isEmpty ? list.categories : matched
+    /// list withheld under TLP:AMBER/RED). Without `text` the code alone: for a client that sent
+    /// no EDNS, which cannot be told the text, the block is not spent building it.
+    public func extendedError(for match: PolicyMatch, profile: Int, text withText: Bool = true) -> ExtendedError {
+        let listIndex = Int(classes[Int(match.classID)].list)
+        let listCategories = snapshot.lists[listIndex].categories
+        let matched = listCategories.intersection(tree.categories[profile])
+        let cats = matched.isEmpty ? listCategories : matched
+        guard withText else { return ExtendedError(code: cats.isContentOnly ? .filtered : .blocked) }
+        let list = snapshot.lists[listIndex]
         var text = cats.first.map(\.description) ?? "blocked"
         text += list.tlp.disclosable ? "; source=\(list.source); id=\(list.name):" : "; id="
         text += String(ruleID(of: match))

@@ -12,6 +12,8 @@ import Testing
     @Test func contentVersusThreat() {
         #expect(CategorySet([.adult, .gambling]).isContentOnly)
         #expect(!CategorySet([.adult, .phishing]).isContentOnly)
+        #expect(!CategorySet().isContentOnly && CategorySet.ads.isContentOnly && !CategorySet(.custom).isContentOnly)
+        #expect(Category.allCases.filter(\.isContent) == [.adult, .adsTracking, .gambling])
         #expect(CategorySet.threats.categories.allSatisfy { !$0.isContent })
     }
 }

@@ -234,18 +234,21 @@ public enum PolicyAnswers {
     /// data) or the profile's (NXDOMAIN, NODATA, sinkhole, REFUSED, drop), with EDE 15/17 and a
     /// short SOA-based negative TTL.
     public static func block(_ ctx: QueryContext, engine: PolicyEngine, match: PolicyMatch, qnameMatch: Bool, stats: StatsBox) -> StageOutcome {
-        let profile = engine.profiles[ctx.tenant]
-        let list = engine.list(of: match)
-        if let c = list.categories.intersection(engine.categories(of: ctx.tenant)).first ?? list.categories.first {
+        // Only the fields needed: a whole `Profile` or `ListInfo` is strings and arrays to retain.
+        let action = engine.profiles[ctx.tenant].action
+        let ruleClass = engine.ruleClass(of: match)
+        let listCategories = engine.snapshot.lists[Int(ruleClass.list)].categories
+        if let c = listCategories.intersection(engine.categories(of: ctx.tenant)).first ?? listCategories.first {
             stats.stats.blockedByCategory[Int(c.rawValue)] += 1
         }
         stats.recordHit(
-            ruleID: engine.ruleID(of: match), list: engine.ruleClass(of: match).list, client: ctx.client, tenant: ctx.tenant,
-            layer: match.layer.rawValue, entry: match.entry)
-        let ede = engine.extendedError(for: match, profile: ctx.tenant)
-        let kind = engine.ruleClass(of: match).kind
+            ruleID: engine.ruleID(of: match), list: ruleClass.list, client: ctx.client, tenant: ctx.tenant, layer: match.layer.rawValue,
+            entry: match.entry)
+        // The text only for a client that can be sent it (an OPT record of its own).
+        let ede = engine.extendedError(for: match, profile: ctx.tenant, text: ctx.hasEDNS)
+        let kind = ruleClass.kind
         if kind != .localData, ctx.scan.outcome == .query {
-            return fastBlock(ctx, engine: engine, kind: kind, action: profile.action, depth: qnameMatch ? match.depth : 0, ede: ede)
+            return fastBlock(ctx, engine: engine, kind: kind, action: action, depth: qnameMatch ? match.depth : 0, ede: ede)
         }
         guard let q = ctx.question else { return .answer(Responses.empty(for: ctx, rcode: .nxDomain, extendedError: ede)) }
         let ttl = engine.config.blockTTL
@@ -276,7 +279,7 @@ public enum PolicyAnswers {
             }
             return answer(.noError, records)
         case .block, .allow:
-            switch profile.action {
+            switch action {
             case .nxdomain: return answer(.nxDomain, [])
             case .nodata: return answer(.noError, [])
             case .refused:
