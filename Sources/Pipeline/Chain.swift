@@ -78,13 +78,16 @@ public final class QueryChain {
     public static func build(_ p: Parts) -> QueryChain {
         let cacheStage: any QueryStage
         let resolveStage: any QueryStage
+        let cache: ResponseCache
         switch p.resolution {
         case .forward(let resolver):
             cacheStage = CacheStage(resolver: resolver, stats: p.stats)
             resolveStage = ResolveStage(resolver: resolver, stats: p.stats)
+            cache = resolver.cache
         case .handoff(let replica):
             cacheStage = CacheStage(resolver: replica, stats: p.stats, countsMisses: false)
             resolveStage = HandoffStage()
+            cache = replica.cache
         }
         return QueryChain(
             stages: [
@@ -98,7 +101,9 @@ public final class QueryChain {
                 RateLimitStage(limiter: p.rateLimiter, slip: p.slip, stats: p.stats),
                 // 4. A blocked name is answered without looking in the cache or asking upstream:
                 //    the verdict is per tenant, the cache is shared.
-                PolicyQNameStage(policy: p.policy, stats: p.stats),
+                //    A memo in the cache entry (see PolicyQNameStage) spares the lookups for
+                //    names and answers that passed before under the same policy.
+                PolicyQNameStage(policy: p.policy, stats: p.stats, cache: cache),
                 // 5. Names we answer ourselves (localhost, invalid, resolver.arpa) never reach the
                 //    cache or upstream.
                 LocalDataStage(designatedResolvers: p.designatedResolvers),
@@ -109,7 +114,7 @@ public final class QueryChain {
                 resolveStage,
                 // 8. The answer's CNAME targets and addresses against the tenant's policy; runs on
                 //    cached and fresh answers alike.
-                PolicyAnswerStage(policy: p.policy, stats: p.stats),
+                PolicyAnswerStage(policy: p.policy, stats: p.stats, cache: cache),
             ],
             // 9. Always last: ID, case, EDNS, EDE and truncation for this client.
             finalize: FinalizeStage(maxUDPSize: p.maxUDPSize, stats: p.stats),

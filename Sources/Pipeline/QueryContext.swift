@@ -31,6 +31,14 @@ public struct QueryContext: Sendable {
     /// The rcode of the final response, set by Finalize (for metrics and logs).
     public var finalRcode: Rcode = .noError
     public var cacheHit = false
+    /// PolicyQName's probe of the cache: -2 not probed, -1 not cached, else the slot (which the
+    /// Cache stage then reads instead of looking again).
+    public var cacheSlot = -2
+    /// The policy memo: that slot's entry is stamped clear for this engine and tenant, so
+    /// PolicyQName did not look the name up and PolicyAnswer skips a hit from that entry.
+    public var policyCleared = false
+    /// PolicyQName looked the name up and no rule matched (an answer clear too gets stamped).
+    public var nameClear = false
 
     public init(packet: ByteBuffer, client: ClientAddress, transport: TransportKind, listener: Int) {
         self.packet = packet

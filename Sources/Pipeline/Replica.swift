@@ -8,17 +8,27 @@ import Synchronization
 /// Where the Cache stage looks: the event loop's `CachingResolver`, or the native UDP engine's
 /// replica of it.
 public protocol AnswerCache: AnyObject {
-    func cached(_ scan: QueryScan, packet: UnsafeRawBufferPointer, checkingDisabled: Bool) -> CachedAnswer?
+    /// The cache itself: for probes (`slot(_:packet:)`) and stamps.
+    var cache: ResponseCache { get }
+    /// `slot`: what `cache.slot(_:packet:)` found for this query (nil: not cached).
+    func cached(_ scan: QueryScan, packet: UnsafeRawBufferPointer, slot: Int?, checkingDisabled: Bool) -> CachedAnswer?
     func cached(_ key: CacheKey, question: Question, checkingDisabled: Bool) -> CachedAnswer?
 }
 
 extension CachingResolver: AnswerCache {}
 
+extension AnswerCache {
+    /// The lookup of a scanned query, probing the cache itself.
+    public func cached(_ scan: QueryScan, packet: UnsafeRawBufferPointer, checkingDisabled: Bool) -> CachedAnswer? {
+        cached(scan, packet: packet, slot: cache.slot(scan, packet: packet), checkingDisabled: checkingDisabled)
+    }
+}
+
 /// The cache of a native UDP engine thread: a copy of its event loop's cache, fed through an
 /// inbox that the thread drains at the start of each batch (one atomic load when empty). Only the
 /// engine thread reads or writes the cache itself; misses and prefetches go to the loop.
 public final class ReplicaCache: AnswerCache, @unchecked Sendable {
-    let cache: ResponseCache
+    public let cache: ResponseCache
     let clock = BatchClock()
     let inbox = Mutex<[CachingResolver.ReplicaEvent]>([])
     let pending = Atomic<Bool>(false)
@@ -57,9 +67,9 @@ public final class ReplicaCache: AnswerCache, @unchecked Sendable {
     public var entries: Int { cache.count }
     public var bytes: Int { cache.bytes }
 
-    public func cached(_ scan: QueryScan, packet: UnsafeRawBufferPointer, checkingDisabled: Bool) -> CachedAnswer? {
+    public func cached(_ scan: QueryScan, packet: UnsafeRawBufferPointer, slot: Int?, checkingDisabled: Bool) -> CachedAnswer? {
         cache.answer(
-            scan, packet: packet, refresh: { prefetchRequests.append(($0, $1, checkingDisabled)) }, staleHeld: {})
+            scan, packet: packet, slot: slot, refresh: { prefetchRequests.append(($0, $1, checkingDisabled)) }, staleHeld: {})
     }
 
     public func cached(_ key: CacheKey, question: Question, checkingDisabled: Bool) -> CachedAnswer? {

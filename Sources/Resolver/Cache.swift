@@ -163,6 +163,9 @@ public final class ResponseCache {
         /// Until then (seconds), serve stale without retrying upstream.
         var staleHoldUntil: UInt64 = 0
         var size: Int
+        /// Free for the cache's user (the query chain's policy memo, see `stamp(slot:)`); 0 in
+        /// every new entry, so a replaced answer never keeps its predecessor's stamp.
+        var stamp: UInt64 = 0
     }
 
     struct Slot {
@@ -220,7 +223,14 @@ public final class ResponseCache {
 
     /// The hot path: looks up the question of a scanned query in `packet` without allocating.
     public func lookup(_ scan: QueryScan, packet: UnsafeRawBufferPointer) -> Lookup {
-        guard let i = index[scan.keyHash] else { return .miss }
+        guard let i = slot(scan, packet: packet) else { return .miss }
+        return lookup(slot: i)
+    }
+
+    /// The slot holding the question of a scanned query, fresh or expired: a probe that changes
+    /// nothing (no LRU move, no hit counted, nothing removed). `lookup(slot:)` goes on from it.
+    public func slot(_ scan: QueryScan, packet: UnsafeRawBufferPointer) -> Int? {
+        guard let i = index[scan.keyHash] else { return nil }
         // The key is compared where it lies: a copy would retain and release its name.
         let same = slots.withUnsafeBufferPointer { s -> Bool in
             precondition(i < s.count, "cache index points past the slots")
@@ -238,9 +248,14 @@ public final class ResponseCache {
             }
             return k.pointee.key.name.withUnsafeBytes { Self.sameName(query, $0) }
         }
-        guard same else { return .miss }
-        return lookup(slot: i)
+        return same ? i : nil
     }
+
+    /// The stamp a user left on the entry in slot `i` (0: none since it was stored).
+    @inline(__always) public func stamp(slot i: Int) -> UInt64 { slots[i].entry.stamp }
+
+    /// Leaves `stamp` on the entry in slot `i`, until the entry is replaced or removed.
+    @inline(__always) public func setStamp(slot i: Int, _ stamp: UInt64) { slots[i].entry.stamp = stamp }
 
     /// Equal but for ASCII case (both sides folded: a stored question keeps the case it came in).
     @inline(__always)
@@ -269,7 +284,9 @@ public final class ResponseCache {
         return i
     }
 
-    func lookup(slot i: Int) -> Lookup {
+    /// Looks up the entry in slot `i` (from `slot(_:packet:)` of this query, on this thread,
+    /// with nothing stored or removed since): fresh, held stale, or a miss.
+    public func lookup(slot i: Int) -> Lookup {
         let now = nowSeconds
         // Fields are read in place, not through a copy of the entry (which would retain and
         // release its two arrays once more per hit).
@@ -472,6 +489,7 @@ public final class ResponseCache {
         index.remove(slots[i].hash)
         bytes -= slots[i].entry.size
         slots[i].entry.wire = []
+        slots[i].entry.stamp = 0
         slots[i].key.name = []
         free.append(i)
     }
@@ -481,10 +499,12 @@ extension ResponseCache {
     /// The answer for a scanned query, for a cache front (the loop's resolver, an engine's
     /// replica): a fresh hit, or an entry held stale. `refresh` gets the key and question of a
     /// popular entry near expiry; `staleHeld` is told when a held-stale entry is served.
+    /// `slot` is what `slot(_:packet:)` found for this query, probed earlier in the same
+    /// chain (nil: not there).
     public func answer(
-        _ scan: QueryScan, packet: UnsafeRawBufferPointer, refresh: (CacheKey, Question) -> Void, staleHeld: () -> Void
+        _ scan: QueryScan, packet: UnsafeRawBufferPointer, slot: Int?, refresh: (CacheKey, Question) -> Void, staleHeld: () -> Void
     ) -> CachedAnswer? {
-        answer(lookup(scan, packet: packet), refresh: refresh, staleHeld: staleHeld) {
+        answer(slot.map { lookup(slot: $0) } ?? .miss, refresh: refresh, staleHeld: staleHeld) {
             let key = CacheKey(scan, packet: packet)
             return (key, key.question)
         }

@@ -36,10 +36,11 @@ public final class CachingResolver {
             staleHeld: { staleServed += 1 })
     }
 
-    /// The hot path: the cache lookup of a scanned query, without allocating on a hit.
-    public func cached(_ scan: QueryScan, packet: UnsafeRawBufferPointer, checkingDisabled: Bool) -> CachedAnswer? {
+    /// The hot path: the cache lookup of a scanned query, without allocating on a hit. `slot`:
+    /// the cache's `slot(_:packet:)` for this query (nil: not cached).
+    public func cached(_ scan: QueryScan, packet: UnsafeRawBufferPointer, slot: Int?, checkingDisabled: Bool) -> CachedAnswer? {
         cache.answer(
-            scan, packet: packet, refresh: { prefetch($0, $1, checkingDisabled: checkingDisabled) },
+            scan, packet: packet, slot: slot, refresh: { prefetch($0, $1, checkingDisabled: checkingDisabled) },
             staleHeld: { staleServed += 1 })
     }
 

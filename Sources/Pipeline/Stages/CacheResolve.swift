@@ -23,7 +23,12 @@ public final class CacheStage: QueryStage {
         if ctx.scan.outcome == .query && ctx.subnet == 0 {
             let scan = ctx.scan
             let cd = scan.checkingDisabled
-            answer = ctx.packet.withUnsafeReadableBytes { resolver.cached(scan, packet: $0, checkingDisabled: cd) }
+            let probed = ctx.cacheSlot
+            answer = ctx.packet.withUnsafeReadableBytes { p in
+                // PolicyQName's probe, when it made one (same thread, nothing changed since).
+                let slot = probed == -2 ? resolver.cache.slot(scan, packet: p) : (probed >= 0 ? probed : nil)
+                return resolver.cached(scan, packet: p, slot: slot, checkingDisabled: cd)
+            }
         } else if let key = ctx.cacheKey, let q = ctx.question {
             answer = resolver.cached(key, question: q, checkingDisabled: ctx.query?.header.checkingDisabled ?? false)
         } else {

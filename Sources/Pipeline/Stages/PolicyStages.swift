@@ -35,7 +35,18 @@ public final class PolicyBox {
         cacheFlags()
     }
 
+    /// Unique to this box's current engine, process-wide: taken from `epochs` at every
+    /// assignment, so no two boxes (several chains may share one cache) and no two engines of
+    /// one box ever have the same epoch.
+    @exclusivity(unchecked) public private(set) var epoch: UInt64 = 0
+    static let epochs = Atomic<UInt64>(0)
+
+    /// The policy memo's stamp on a cache entry: this engine (`epoch`) found nothing to block,
+    /// allow or audit in the entry's question or answer for policy node `tenant`. Never 0.
+    @inline(__always) func stamp(tenant: Int) -> UInt64 { epoch << 32 | UInt64(UInt32(truncatingIfNeeded: tenant)) }
+
     func cacheFlags() {
+        epoch = Self.epochs.wrappingAdd(1, ordering: .relaxed).newValue
         identifiesClients = engine.identifiesClients
         logsQueries = engine.tree.anyLogs
         sendsSubnets = engine.tree.anyECS
@@ -147,14 +158,24 @@ public final class IdentifyTenantStage: QueryStage {
 
 /// PolicyQName: the query name and every parent against the profile's rules, before the cache or
 /// an upstream sees it. Allow rules win over blocks.
+///
+/// The policy memo: a cached answer whose question and answer both passed (no rule matched at
+/// all) is stamped in its cache entry with the engine and policy node (`PolicyBox.stamp`). The
+/// cache entry is read for the answer anyway, so a later query of the same name and node under
+/// the same engine is let through on that stamp, without the lookups in the big name index
+/// (a cache miss each) and PolicyAnswer's walk of the answer. A new engine (any change to any
+/// rule), another node or a replaced entry does not match the stamp, and the checks run again.
 public final class PolicyQNameStage: QueryStage {
     public let name = "PolicyQName"
     let policy: PolicyBox
     let stats: StatsBox
+    /// The cache the Cache stage reads after this one (nil: no memo).
+    let cache: ResponseCache?
 
-    public init(policy: PolicyBox, stats: StatsBox) {
+    public init(policy: PolicyBox, stats: StatsBox, cache: ResponseCache? = nil) {
         self.policy = policy
         self.stats = stats
+        self.cache = cache
     }
 
     public func process(_ ctx: inout QueryContext) -> StageOutcome {
@@ -162,6 +183,16 @@ public final class PolicyQNameStage: QueryStage {
         let profile = ctx.tenant
         let verdict: PolicyVerdict
         if ctx.scan.outcome == .query {
+            if let cache, ctx.subnet == 0 {
+                // The probe the Cache stage would make (it takes the slot from here).
+                let scan = ctx.scan
+                let slot = ctx.packet.withUnsafeReadableBytes { cache.slot(scan, packet: $0) } ?? -1
+                ctx.cacheSlot = slot
+                if slot >= 0 && cache.stamp(slot: slot) == policy.stamp(tenant: profile) {
+                    ctx.policyCleared = true
+                    return .next
+                }
+            }
             let end = ctx.scan.nameEnd
             verdict = ctx.packet.withUnsafeReadableBytes { engine.check(name: $0, start: 12, end: end, profile: profile) }
         } else if let q = ctx.question {
@@ -170,7 +201,9 @@ public final class PolicyQNameStage: QueryStage {
             return .next
         }
         switch verdict.kind {
-        case .none: return .next
+        case .none:
+            ctx.nameClear = true
+            return .next
         case .allowed:
             stats.stats.allowed += 1
             return .next
@@ -190,18 +223,31 @@ public final class PolicyAnswerStage: QueryStage {
     public let name = "PolicyAnswer"
     let policy: PolicyBox
     let stats: StatsBox
+    /// The cache PolicyQName probed (nil: no memo).
+    let cache: ResponseCache?
 
-    public init(policy: PolicyBox, stats: StatsBox) {
+    public init(policy: PolicyBox, stats: StatsBox, cache: ResponseCache? = nil) {
         self.policy = policy
         self.stats = stats
+        self.cache = cache
     }
 
     public func process(_ ctx: inout QueryContext) -> StageOutcome {
-        guard let answer = ctx.response, answer.rcode == .noError else { return .next }
+        // Stamped clear, and the answer is that entry's (a fresh answer after an expired entry
+        // is checked like any other).
+        if ctx.policyCleared && ctx.cacheHit { return .next }
+        guard let answer = ctx.response else { return .next }
+        guard answer.rcode == .noError else {
+            stampClear(ctx)
+            return .next
+        }
         let engine = policy.engine
         let verdict = answer.wire.withUnsafeBytes { engine.check(answer: $0, profile: ctx.tenant) }
         switch verdict.kind {
-        case .none, .allowed: return .next
+        case .none:
+            stampClear(ctx)
+            return .next
+        case .allowed: return .next
         case .audited:
             PolicyAnswers.audit(ctx, engine: engine, match: verdict.match!, logger: policy.logger, stats: stats)
             return .next
@@ -214,6 +260,14 @@ public final class PolicyAnswerStage: QueryStage {
             case let other: return other
             }
         }
+    }
+
+    /// The memo: the question and the answer of the cache entry PolicyQName probed both passed.
+    /// Only a cache hit from that probe's slot is stamped (same thread, nothing stored or
+    /// removed in between: the chain runs from PolicyQName to here without waiting).
+    @inline(__always) func stampClear(_ ctx: QueryContext) {
+        guard let cache, ctx.nameClear, ctx.cacheHit, ctx.cacheSlot >= 0 else { return }
+        cache.setStamp(slot: ctx.cacheSlot, policy.stamp(tenant: ctx.tenant))
     }
 }
 
