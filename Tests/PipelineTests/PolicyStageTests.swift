@@ -1,5 +1,6 @@
 import DNSTestSupport
 import DNSWire
+import NIOCore
 import Policy
 import Resolver
 import Testing
@@ -128,6 +129,31 @@ struct PolicyStageTests {
         let box = h.processor.chain.policy
         box.engine = try box.engine.adding(name: P.name("late.test"), list: "cert")
         #expect(try h.response(P.query("late.test")).rcode == .nxDomain)
+    }
+
+    @Test func aBlockForAClientWithoutEDNSCarriesTheCodeOnly() throws {
+        let h = harness()
+        let box = h.processor.chain.policy
+        let stage = PolicyQNameStage(policy: box, stats: h.stats)
+        for edns in [nil, EDNS()] {
+            let packet = ByteBuffer(bytes: P.query("www.phish.test", edns: edns))
+            var ctx = QueryContext(packet: packet, client: loopbackClient, transport: .udp, listener: 0)
+            ctx.tenant = box.profile(listener: 0)
+            guard case .answer(let a) = stage.process(&ctx) else {
+                Issue.record("not blocked")
+                return
+            }
+            // The text is built only when it can be sent; the code (what the query log and the
+            // metrics read) is there either way.
+            let text = edns == nil ? "" : "phishing; source=CERT-XX; id=cert:9"
+            #expect(a.extendedError == ExtendedError(code: .blocked, extraText: text))
+            ctx.response = a
+            h.stats.recordQuery(ctx, rcode: a.rcode)
+            #expect(h.stats.drainQueryLog().map(\.blocked) == [true])
+        }
+        // On the wire: no OPT record for the client without EDNS.
+        let m = try h.response(P.query("www.phish.test"))
+        #expect(m.rcode == .nxDomain && m.edns == nil)
     }
 
     @Test func unfilteredProfileBlocksNothing() throws {
